@@ -1,0 +1,130 @@
+"""Opening the store: migrations to head, tables that match the models, SQLite settings, clear errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from triagebot.errors import StoreError
+from triagebot.store import Store, open_store
+from triagebot.store.schema import current_revision, head_revision
+from triagebot.store.tables import Base
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "audit_log"}
+
+
+def test_open_store_migrates_to_head(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision() == "0001"
+    assert set(inspect(store.engine).get_table_names()) >= TABLES
+
+
+def test_migration_matches_the_models(store: Store) -> None:
+    """A column added to tables.py without a migration (or the other way round) fails here."""
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_opening_twice_is_harmless(db_url: str) -> None:
+    first = open_store(db_url)
+    second = open_store(db_url)
+    try:
+        assert current_revision(second.engine) == "0001"
+        assert second.row_counts() == dict.fromkeys(second.row_counts(), 0)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_sqlite_file_gets_its_directory_wal_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "store.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    try:
+        assert path.is_file()
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.close()
+    # the journal mode is stored in the file itself
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_foreign_keys_are_enforced_on_sqlite(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/fk.sqlite3")
+    try:
+        with pytest.raises(StoreError), store._writing() as session:  # noqa: SLF001 - the raw door on purpose
+            session.execute(
+                Base.metadata.tables["messages"].insert(),
+                [
+                    {
+                        "message_id": "x",
+                        "thread_id": 999,
+                        "source_id": 999,
+                        "author": "",
+                        "from_asker": True,
+                        "subject": "",
+                        "references": [],
+                        "text": "",
+                        "original": "",
+                        "raw": b"",
+                        "origin": "",
+                        "is_question": True,
+                        "triage_state": "untriaged",
+                        "created_at": store.clock(),
+                    }
+                ],
+            )
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("not a url", "not a database URL"),
+        ("nosuchdb://x/y", "no database driver"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none", "cannot prepare the database"),
+    ],
+)
+def test_bad_urls_raise_store_error(url: str, fragment: str) -> None:
+    with pytest.raises(StoreError, match=fragment):
+        open_store(url)
+
+
+def test_password_is_hidden_in_messages() -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store("postgresql+psycopg://bot:hunter2@127.0.0.1:1/none")
+    assert "hunter2" not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
+def test_processes_opening_a_new_database_at_once_do_not_collide(make_db_url: Callable[[], str]) -> None:
+    """Several workers starting together on an empty database: one migrates, the others wait and see head."""
+    url = make_db_url()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "import sys; from triagebot.store import open_store; open_store(sys.argv[1]).close()"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    store = open_store(url)
+    try:
+        assert current_revision(store.engine) == "0001"
+    finally:
+        store.close()

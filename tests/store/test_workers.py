@@ -1,0 +1,239 @@
+"""Workers on one database, on SQLite and PostgreSQL: disjoint claims, each message triaged exactly once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.store.engine_stub import StubEngine
+from tests.store.factories import archive_records, record
+from triagebot.core.models import InboundMessage, TriageResult
+from triagebot.review import WorkSummary, ingest, work
+from triagebot.store import Store, TriageState, open_store
+from triagebot.store.tables import MESSAGES, TRIAGE_RESULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = """
+import sys
+from tests.store.engine_stub import StubEngine
+from triagebot.review import work
+from triagebot.store import open_store
+
+store = open_store(sys.argv[1])
+summary = work(store, StubEngine(delay=0.01), sys.argv[2], batch=5, until_empty=True)
+print(summary.triaged)
+"""
+
+
+def _fill(url: str, count: int = 300) -> int:
+    """Store an archive without triage; return how many messages wait."""
+    store = open_store(url)
+    ingest(archive_records(count, seed=3), store, None, batch_size=100)
+    waiting = store.untriaged()
+    store.close()
+    return waiting
+
+
+def _check_exactly_once(url: str, waiting: int, workers: Sequence[str]) -> dict[str, int]:
+    """Every waiting message has one result; return how many each worker's claims covered."""
+    store = open_store(url)
+    try:
+        with store.engine.connect() as c:
+            results = c.execute(select(func.count()).select_from(TRIAGE_RESULTS)).scalar()
+            doubled = c.execute(
+                select(TRIAGE_RESULTS.c.message_pk)
+                .group_by(TRIAGE_RESULTS.c.message_pk)
+                .having(func.count() > 1)
+            ).all()
+            claimed = c.execute(
+                select(MESSAGES.c.claimed_by).where(MESSAGES.c.triage_state == TriageState.TRIAGED.value)
+            ).scalars()
+            per_worker = {w: 0 for w in workers}
+            for token in claimed:
+                per_worker[token.split(":")[0]] += 1
+        assert store.untriaged() == 0
+    finally:
+        store.close()
+    assert results == waiting and doubled == []
+    return per_worker
+
+
+def test_two_worker_threads_share_the_work(db_url: str) -> None:
+    waiting = _fill(db_url)
+    engine = StubEngine(delay=0.01)
+    stores = [open_store(db_url), open_store(db_url)]
+    start = threading.Barrier(2)
+    summaries: dict[str, WorkSummary] = {}
+    failures: list[BaseException] = []
+
+    def run(name: str, store: Store) -> None:
+        try:
+            start.wait()
+            summaries[name] = work(store, engine, name, batch=5, until_empty=True)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f"w{i}", s)) for i, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for s in stores:
+        s.close()
+    assert not failures, failures
+    per_worker = _check_exactly_once(db_url, waiting, ["w0", "w1"])
+    assert per_worker == {name: s.triaged for name, s in summaries.items()}
+    assert all(n > 0 for n in per_worker.values()), per_worker
+    seen = [m.message_id for m in engine.seen]
+    assert len(seen) == len(set(seen)) == waiting
+
+
+def test_two_worker_processes_share_the_work(db_url: str) -> None:
+    waiting = _fill(db_url, 200)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, db_url, f"p{i}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    per_worker = _check_exactly_once(db_url, waiting, ["p0", "p1"])
+    assert [int(out.strip()) for out in outputs] == [per_worker["p0"], per_worker["p1"]]
+    assert sum(per_worker.values()) == waiting
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_stale_claims_are_taken_over_and_the_late_result_dropped(db_url: str, engine: StubEngine) -> None:
+    clock = Clock()
+    store = open_store(db_url, clock=clock)
+    try:
+        ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
+        timeout = timedelta(minutes=10)
+        first = store.claim("A", 10, stale_after=timeout)
+        assert len(first.message_pks) == 1
+        assert store.claim("B", 10, stale_after=timeout).message_pks == ()
+        clock.now += timeout + timedelta(seconds=1)
+        second = store.claim("B", 10, stale_after=timeout)
+        assert second.message_pks == first.message_pks
+        results = list(
+            zip(
+                first.message_pks,
+                engine.triage_batch([i.message for i in store.triage_inputs(first.message_pks)]),
+                strict=True,
+            )
+        )
+        late = store.record_triage(results, model_version="stub-1", actor="A", claim=first)
+        fresh = store.record_triage(results, model_version="stub-1", actor="B", claim=second)
+        assert (late.recorded, late.lost) == (0, 1)
+        assert (fresh.recorded, fresh.lost, fresh.drafted) == (1, 0, 1)
+        assert store.row_counts()["triage_results"] == 1
+        message = store.message("q@x")
+        assert message is not None and message.triage_state is TriageState.TRIAGED
+        assert message.claimed_by is not None and message.claimed_by.startswith("B:")
+    finally:
+        store.close()
+
+
+class Failing:
+    """An engine that breaks, to see the claim given back."""
+
+    model_version = "broken"
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        raise RuntimeError("model exploded")
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        raise RuntimeError("model exploded")
+
+
+def test_a_failing_batch_gives_its_claim_back(store: Store) -> None:
+    ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
+    with pytest.raises(RuntimeError, match="exploded"):
+        work(store, Failing(), "w", until_empty=True)
+    message = store.message("q@x")
+    assert message is not None
+    assert (message.triage_state, message.claimed_by) == (TriageState.UNTRIAGED, None)
+
+
+def test_polling_worker_sleeps_when_idle_and_stops_when_told(store: Store, engine: StubEngine) -> None:
+    naps: list[float] = []
+    summary = work(
+        store, engine, "w", poll_seconds=0.5, sleep=naps.append, should_stop=lambda: len(naps) >= 2
+    )
+    assert naps == [0.5, 0.5] and summary == WorkSummary()
+
+
+def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
+    """Ingest (without triage) and two polling workers at once: no deadlock, no message triaged twice."""
+    open_store(db_url).close()
+    engine = StubEngine(delay=0.005)
+    stored = threading.Event()
+    failures: list[BaseException] = []
+
+    def ingester() -> None:
+        store = open_store(db_url)
+        try:
+            ingest(archive_records(600, seed=9), store, None, batch_size=25)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            store.close()
+            stored.set()
+
+    def worker(name: str) -> None:
+        store = open_store(db_url)
+        try:
+            work(
+                store,
+                engine,
+                name,
+                batch=10,
+                poll_seconds=0.01,
+                should_stop=lambda: stored.is_set() and store.untriaged() == 0,
+            )
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=ingester)] + [
+        threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    assert not failures, failures
+    store = open_store(db_url)
+    with store.engine.connect() as c:
+        triaged = c.execute(
+            select(func.count())
+            .select_from(MESSAGES)
+            .where(MESSAGES.c.triage_state == TriageState.TRIAGED.value)
+        ).scalar()
+    store.close()
+    assert triaged and triaged > 100
+    _check_exactly_once(db_url, int(triaged), ["w0", "w1"])

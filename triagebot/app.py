@@ -1,0 +1,111 @@
+"""Composition root: build the knowledge base, model, templates and triage engine from Settings.
+
+This is the only place (with the CLI) that reads files for the core and decides when to retrain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from triagebot.config import Settings
+from triagebot.core.classify import Classifier, SymptomRules, TrainedModel, train_model
+from triagebot.core.details import DetailExtractor
+from triagebot.core.kb import KnowledgeBase
+from triagebot.core.models import Channel, InboundMessage, TriageResult
+from triagebot.core.render import Renderer, make_environment
+from triagebot.core.triage import Triager
+from triagebot.errors import ConfigError, ModelError
+from triagebot.kbfiles import load_knowledge_base
+from triagebot.modelstore import ModelMeta, load_model, save_model
+
+log = logging.getLogger(__name__)
+
+
+def read_templates(directory: Path) -> dict[str, str]:
+    """Every `*.j2` file below `directory`, keyed by its POSIX path relative to it."""
+    if not directory.is_dir():
+        raise ConfigError(f"template directory not found: {directory}")
+    return {
+        path.relative_to(directory).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(directory.rglob("*.j2"))
+    }
+
+
+def now_iso() -> str:
+    """The current UTC time, to the second, for stamping artifacts."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def train_and_save(kb: KnowledgeBase, models_dir: Path) -> tuple[TrainedModel, ModelMeta]:
+    """Train on the knowledge base and save the stamped model."""
+    model = train_model(kb)
+    examples = sum(len(t.examples) for t in kb.tips) + len(kb.out_of_scope)
+    meta = save_model(model, models_dir, trained_at=now_iso(), examples=examples)
+    return model, meta
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """The triage engine the CLI, the ingest service and the chat bots share."""
+
+    kb: KnowledgeBase
+    triager: Triager
+    meta: ModelMeta
+
+    @property
+    def model_version(self) -> str:
+        """Id of the model in use, stored with every triage result."""
+        return self.triager.model_version
+
+    def triage(self, message: InboundMessage, channel: Channel | None = None) -> TriageResult:
+        """Triage one message."""
+        return self.triager.triage(message, channel)
+
+    def triage_batch(
+        self, messages: Sequence[InboundMessage], channel: Channel | None = None
+    ) -> list[TriageResult]:
+        """Triage a batch of messages at once."""
+        return self.triager.triage_many(messages, channel)
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    retrain: bool = True,
+    notify: Callable[[str], None] | None = None,
+) -> Engine:
+    """Load everything and return a ready Engine.
+
+    A missing or stale model (trained for another knowledge base or other library versions) is
+    retrained and saved when `retrain` is true, with a notice through `notify`; otherwise ModelError.
+    """
+    kb = load_knowledge_base(settings.paths.knowledge)
+    templates = read_templates(settings.paths.templates)
+    try:
+        model, meta = load_model(settings.paths.models, kb.digest)
+    except ModelError as exc:
+        if not retrain:
+            raise
+        if notify:
+            notify(f"{exc}; training now")
+        model, meta = train_and_save(kb, settings.paths.models)
+    return engine_from(kb, model, meta, templates, threshold=settings.triage.threshold)
+
+
+def engine_from(
+    kb: KnowledgeBase,
+    model: TrainedModel,
+    meta: ModelMeta,
+    templates: dict[str, str],
+    *,
+    threshold: float | None = None,
+) -> Engine:
+    """Assemble an Engine from already loaded parts (tests and `kb validate` use this directly)."""
+    classifier = Classifier(model, SymptomRules(kb), threshold=threshold)
+    renderer = Renderer(kb, make_environment(templates))
+    triager = Triager(classifier, DetailExtractor.from_kb(kb), renderer, meta.version)
+    return Engine(kb=kb, triager=triager, meta=meta)

@@ -1,0 +1,81 @@
+"""The `triagebot` command line: a thin click group over the composition root in `triagebot.app`.
+
+Every command has help with an example; errors from `triagebot.errors` become a one-line message and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from triagebot.config import Settings, load_settings
+from triagebot.errors import TriagebotError
+
+EXIT_USAGE = 2
+
+
+@dataclass(slots=True)
+class CliContext:
+    """What the group options decided, handed to every command."""
+
+    settings: Settings
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one line to stderr and exit with `code`."""
+    click.echo(f"triagebot: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Settings file (TOML). Default: ./triagebot.toml when it exists.",
+)
+@click.option(
+    "--kb",
+    "kb_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Knowledge-base directory for every command (default: knowledge/).",
+)
+@click.option("--db", "db_url", default=None, help="Database URL (default: sqlite:///var/triagebot.sqlite3).")
+@click.version_option(package_name="triagebot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, kb_dir: Path | None, db_url: str | None) -> None:
+    """Triage CloudStack installation questions into reviewed draft replies.
+
+    \b
+    Example:
+      triagebot triage "cloudstack-setup-databases says Access denied for user 'root'@'localhost'"
+    """
+    if config_path is None and Path("triagebot.toml").is_file():
+        config_path = Path("triagebot.toml")
+    try:
+        settings = load_settings(
+            config_path,
+            os.environ,
+            overrides={"paths": {"knowledge": kb_dir}, "database": {"url": db_url}},
+        )
+    except TriagebotError as exc:
+        fail(str(exc), EXIT_USAGE)
+    ctx.obj = CliContext(settings=settings)
+
+
+def main() -> None:
+    """Console-script entry point: run the group, turning our errors into one-line messages."""
+    from triagebot.cli import commands  # noqa: F401  (registers the commands)
+
+    try:
+        cli.main(prog_name="triagebot", standalone_mode=True)
+    except TriagebotError as exc:
+        fail(str(exc))

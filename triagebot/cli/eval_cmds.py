@@ -1,0 +1,255 @@
+"""`triagebot eval` (measured quality on a labelled file) and `triagebot kb validate`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from triagebot.cli import CliContext, cli, fail
+from triagebot.core.evaluate import Gold, Predicted, Report, evaluate
+from triagebot.core.models import Channel, InboundMessage
+from triagebot.core.question import make_question
+from triagebot.core.text import clean_body
+from triagebot.errors import KnowledgeBaseError, Problem, TriagebotError
+
+EXIT_USAGE = 2
+SELF_TEST_MIN = 0.9
+
+
+def read_labelled(path: Path) -> tuple[list[InboundMessage], list[Gold]]:
+    """Read a labelled JSONL file; a malformed line is a usage error naming the line."""
+    messages: list[InboundMessage] = []
+    golds: list[Gold] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read ({exc})", EXIT_USAGE)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            subject, body = str(item.get("subject", "")), str(item["body"])
+            labels = tuple(str(label) for label in item["labels"])
+            details = dict(item.get("details") or {})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            fail(
+                f"{path}:{number}: expected an object with subject, body, labels, details ({exc})", EXIT_USAGE
+            )
+        messages.append(
+            InboundMessage(Channel.EMAIL, "eval", str(number), subject, clean_body(body), original=body)
+        )
+        golds.append(Gold(labels, details))
+    if not messages:
+        fail(f"{path}: no labelled items", EXIT_USAGE)
+    return messages, golds
+
+
+def _report_text(report: Report) -> str:
+    lines = [
+        f"items {report.items}: {report.in_scope} in scope, {report.out_of_scope} out of scope;"
+        f" threshold {report.threshold:.2f}",
+        f"top-1 accuracy (in scope)        {report.top1:.3f}",
+        f"top-3 accuracy (in scope)        {report.top3:.3f}",
+        f"precision of the top suggestion  {report.top_precision:.3f}",
+        f"coverage (in scope suggested)    {report.coverage:.3f}",
+        f"abstention (out of scope)        {report.abstention:.3f}",
+        "details (presence / value):",
+    ]
+    for name in report.detail_presence:
+        lines.append(f"  {name:<11} {report.detail_presence[name]:.3f} / {report.detail_value[name]:.3f}")
+    lines.append(f"  {'specifics':<11} {report.specifics:.3f}")
+    lines.append(f"{'tip':<22} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>4}")
+    for tip in report.per_tip:
+        lines.append(f"{tip.tip:<22} {tip.precision:6.3f} {tip.recall:6.3f} {tip.f1:6.3f} {tip.support:4d}")
+    lines.append("threshold sweep (top-1 / precision / abstention):")
+    for row in report.sweep:
+        lines.append(
+            f"  {row['threshold']:.2f}  {row['top1']:.3f} / {row['precision']:.3f} / {row['abstention']:.3f}"
+        )
+    return "\n".join(lines)
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.pass_obj
+def eval_command(ctx: CliContext, file: Path, as_json: bool) -> None:
+    """Score triage on a labelled JSONL file (subject, body, labels, details per line).
+
+    \b
+    Example:
+      triagebot eval dev/dev.jsonl
+      triagebot eval dev/dev.jsonl --json | jq .top1
+    """
+    from triagebot.app import build_engine
+
+    messages, golds = read_labelled(file)
+    try:
+        engine = build_engine(ctx.settings, notify=lambda m: click.echo(f"triagebot: {m}", err=True))
+        results = engine.triage_batch(messages)
+        questions = [make_question(m.subject, m.text) for m in messages]
+        scored = engine.triager.classifier.score_many(questions)
+    except TriagebotError as exc:
+        fail(str(exc))
+    preds = [
+        Predicted(
+            tips=tuple(t.tip_id for t in r.classification.tips),
+            scores=s.scores,
+            details={
+                "version": r.details.version,
+                "os": r.details.os,
+                "hypervisor": r.details.hypervisor,
+                "specifics": r.details.specifics,
+            },
+        )
+        for r, s in zip(results, scored, strict=True)
+    ]
+    report = evaluate(golds, preds, engine.triager.classifier.threshold)
+    click.echo(json.dumps(asdict(report)) if as_json else _report_text(report))
+
+
+@cli.group()
+def kb() -> None:
+    """Work with the knowledge base.
+
+    \b
+    Example:
+      triagebot kb validate
+      triagebot --kb /tmp/my-knowledge kb validate --no-self-test
+    """
+
+
+@kb.command("validate")
+@click.option(
+    "--self-test/--no-self-test",
+    default=True,
+    show_default=True,
+    help="Also train in memory and check each tip's own examples classify to it.",
+)
+@click.pass_obj
+def validate(ctx: CliContext, self_test: bool) -> None:
+    """Check the knowledge base: schema, ids, regexes, catalogs, templates, and a self-test.
+
+    Problems are printed as FILE:LINE [FIELD]: MESSAGE; the exit code is 1 when there are any.
+
+    \b
+    Example:
+      triagebot kb validate
+    """
+    from triagebot.app import read_templates
+    from triagebot.kbfiles import load_knowledge_base, read_knowledge_files
+
+    try:
+        kb_dir = ctx.settings.paths.knowledge
+        knowledge = load_knowledge_base(kb_dir)
+        templates = read_templates(ctx.settings.paths.templates)
+    except KnowledgeBaseError as exc:
+        _print_problems(exc.problems)
+    except TriagebotError as exc:
+        fail(str(exc))
+    problems = check_templates(knowledge, templates, ctx.settings.paths.templates)
+    if problems:
+        _print_problems(problems)
+    click.echo(
+        f"schema, ids, regexes and catalogs: ok ({len(knowledge.tips)} tips, "
+        f"{sum(len(t.examples) for t in knowledge.tips)} examples, "
+        f"{len(knowledge.out_of_scope)} out-of-scope, {len(knowledge.releases)} releases)"
+    )
+    click.echo("templates: every tip renders in en and ja for email, slack and discord")
+    if self_test:
+        problems = run_self_test(knowledge, read_knowledge_files(kb_dir), kb_dir)
+        if problems:
+            _print_problems(problems)
+    click.echo("knowledge base is valid")
+
+
+def _print_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    fail(f"{len(problems)} problem(s) in the knowledge base")
+
+
+def check_templates(knowledge: Any, templates: dict[str, str], directory: Path) -> list[Problem]:
+    """Render every tip alone, in both languages and every channel, with and without details."""
+    from jinja2 import TemplateError
+
+    from triagebot.core.models import Action, Decision, DetailReport, Language, TipScore
+    from triagebot.core.render import TEMPLATE_FOR, Renderer, make_environment
+
+    renderer = Renderer(knowledge, make_environment(templates))
+    newest = knowledge.releases[-1].version
+    scenarios = (
+        DetailReport(),
+        DetailReport(
+            version=newest,
+            series=None,
+            os="Rocky Linux 9",
+            hypervisor="KVM",
+            hypervisor_kind="kvm",
+            specifics=True,
+        ),
+    )
+    problems: list[Problem] = []
+    for tip in knowledge.tips:
+        for language in Language:
+            name = str(directory / TEMPLATE_FOR.format(language=language.value))
+            for channel in Channel:
+                for details in scenarios:
+                    decision = Decision(Action.SUGGEST, (TipScore(tip.id, 0.9),), details.missing, "validate")
+                    try:
+                        reply = renderer.render(decision, details, language, channel)
+                    except (TemplateError, KeyError, TypeError) as exc:
+                        problems.append(
+                            Problem(name, getattr(exc, "lineno", None), tip.id, f"does not render: {exc}")
+                        )
+                        break
+                    if tip.title.get(language.value) not in reply.text:
+                        problems.append(
+                            Problem(name, None, tip.id, f"{channel.value} reply lacks the tip title")
+                        )
+        if problems:
+            break
+    return problems
+
+
+def run_self_test(knowledge: Any, files: dict[str, str], kb_dir: Path) -> list[Problem]:
+    """Train in memory; each tip's own examples must mostly classify to it (SELF_TEST_MIN)."""
+    from triagebot.core.classify import Classifier, SymptomRules, train_model
+    from triagebot.core.kb import line_of
+
+    model = train_model(knowledge)
+    classifier = Classifier(model, SymptomRules(knowledge))
+    problems: list[Problem] = []
+    for tip in knowledge.tips:
+        questions = [make_question("", example) for example in tip.examples]
+        results = classifier.classify_many(questions)
+        wrong = [i for i, r in enumerate(results) if not r.tips or r.tips[0].tip_id != tip.id]
+        share = 1 - len(wrong) / len(results)
+        name = f"tips/{tip.id}.yaml"
+        if share < SELF_TEST_MIN:
+            for i in wrong:
+                got = results[i].tips[0].tip_id if results[i].tips else "nothing"
+                problems.append(
+                    Problem(
+                        str(kb_dir / name),
+                        line_of(files[name], ("examples", i)),
+                        f"examples.{i}",
+                        f"classifies to {got}",
+                    )
+                )
+            problems.append(
+                Problem(
+                    str(kb_dir / name),
+                    None,
+                    "examples",
+                    f"self-test: only {share:.0%} of examples classify to {tip.id}",
+                )
+            )
+        else:
+            click.echo(f"self-test {tip.id:<22} {share:.0%} of {len(results)} examples")
+    return problems

@@ -1,0 +1,352 @@
+"""Commands over the triage engine: `triage`, `train`, `eval`, `kb validate`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from triagebot.cli import CliContext, cli, fail
+from triagebot.core.models import Channel, InboundMessage, TriageResult
+from triagebot.core.text import clean_body
+from triagebot.errors import InputError, TriagebotError
+
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+MAX_INPUT = 10 * 1024 * 1024
+BATCH = 256
+_FALLBACK_ENCODINGS = ("utf-8", "cp932", "euc_jis_2004")
+
+
+def decode_input(data: bytes, where: str) -> tuple[str, str | None]:
+    """Bytes from a file or stdin → text, and a warning when it was not UTF-8.
+
+    Japanese users paste Shift_JIS and EUC-JP files, so those are tried before giving up; binary data
+    is refused.
+    """
+    if len(data) > MAX_INPUT:
+        raise InputError(f"{where}: {len(data):,} bytes is more than the {MAX_INPUT:,} a question may have")
+    if b"\0" in data[:65536]:
+        raise InputError(f"{where}: looks like binary data, not a question")
+    for encoding in _FALLBACK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        warning = None if encoding == "utf-8" else f"{where}: not UTF-8; read as {encoding}"
+        return text, warning
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") > max(16, len(text) // 20):
+        raise InputError(f"{where}: not text in any encoding we know (UTF-8, Shift_JIS, EUC-JP)")
+    return text, f"{where}: invalid UTF-8; undecodable bytes were replaced"
+
+
+def _message(subject: str, body: str, channel: Channel, source: str = "cli") -> InboundMessage:
+    return InboundMessage(
+        channel=channel, source=source, message_id="", subject=subject, text=clean_body(body), original=body
+    )
+
+
+def result_json(result: TriageResult) -> dict[str, Any]:
+    """The `--json` object for one result (a public, stable shape)."""
+    details = result.details
+    return {
+        "language": result.question.language.value,
+        "tips": [
+            {"id": t.tip_id, "score": round(t.score, 4), "evidence": list(t.evidence)}
+            for t in result.classification.tips
+        ],
+        "details": {
+            "version": details.version,
+            "os": details.os,
+            "hypervisor": details.hypervisor,
+            "specifics": details.specifics,
+        },
+        "missing": [d.value for d in details.missing],
+        "reply": result.reply.text,
+    }
+
+
+def _summary(result: TriageResult, kb_title: Any) -> str:
+    details = result.details
+    lines = [f"Language:  {result.question.language.value}"]
+    if result.classification.tips:
+        lines.append("Tips:")
+        for i, tip in enumerate(result.classification.tips, 1):
+            lines.append(f"  {i}. {tip.tip_id:<22} {tip.score:.2f}  {kb_title(tip.tip_id)}")
+            for item in tip.evidence:
+                lines.append(f"       - {item}")
+    else:
+        below = result.classification.best_below
+        hint = f" (closest: {below.tip_id} {below.score:.2f})" if below else ""
+        lines.append(f"Tips:      none above {result.classification.threshold:.2f}{hint}")
+    lines.append(
+        "Details:   version {v} | OS {o} | hypervisor {h} | specifics {s}".format(
+            v=details.version or "-",
+            o=details.os or "-",
+            h=details.hypervisor or "-",
+            s="yes" if details.specifics else "no",
+        )
+    )
+    lines.append(f"Missing:   {', '.join(d.value for d in details.missing) or 'nothing'}")
+    lines.append(f"Decision:  {result.decision.action.value} ({result.decision.why})")
+    reply = result.reply
+    for i, part in enumerate(reply.parts or (reply.text,), 1):
+        suffix = f" part {i}/{len(reply.parts)}" if len(reply.parts) > 1 else ""
+        lines.append(f"--- reply ({reply.channel.value}, {reply.language.value}){suffix} ---")
+        lines.append(part.rstrip())
+    return "\n".join(lines)
+
+
+def _engine(ctx: CliContext) -> Any:
+    from triagebot.app import build_engine
+
+    return build_engine(ctx.settings, notify=lambda msg: click.echo(f"triagebot: {msg}", err=True))
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Read the question from FILE.",
+)
+@click.option("--subject", default="", help="Subject line (mail) or thread title.")
+@click.option(
+    "--channel",
+    type=click.Choice([c.value for c in Channel]),
+    default="email",
+    show_default=True,
+    help="Format the reply for this channel.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option(
+    "--jsonl",
+    "jsonl",
+    type=str,
+    default=None,
+    metavar="FILE",
+    help='Triage one {"subject", "body"} object per line of FILE (\'-\' for stdin).',
+)
+@click.option(
+    "--table",
+    is_flag=True,
+    help="With --jsonl: print a readable table and one full reply per language instead of JSON.",
+)
+@click.pass_obj
+def triage(
+    ctx: CliContext,
+    text: str | None,
+    file: Path | None,
+    subject: str,
+    channel: str,
+    as_json: bool,
+    jsonl: str | None,
+    table: bool,
+) -> None:
+    """Triage a question: suggested tips, the four details, and the drafted reply.
+
+    The question comes from TEXT, from -f FILE, or from standard input.
+
+    \b
+    Examples:
+      triagebot triage "SELinux is set to enforcing. There are two options: ..."
+      triagebot triage -f question.txt --subject "install fails" --channel slack --json
+      triagebot triage --jsonl questions.jsonl > results.jsonl
+    """
+    chan = Channel(channel)
+    if jsonl is not None:
+        if text or file:
+            fail("--jsonl cannot be combined with TEXT or -f", EXIT_USAGE)
+        sys.exit(_triage_jsonl(ctx, jsonl, chan, table))
+    try:
+        body, warning = _read_question(text, file)
+    except InputError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if warning:
+        click.echo(f"triagebot: {warning}", err=True)
+    if not body.strip() and not subject.strip():
+        fail("nothing to triage: the question is empty", EXIT_USAGE)
+    try:
+        engine = _engine(ctx)
+        result = engine.triage(_message(subject, body, chan), chan)
+    except TriagebotError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result_json(result), ensure_ascii=False))
+    else:
+        click.echo(_summary(result, lambda tip_id: engine.kb.tip(tip_id).title.en))
+
+
+def _read_question(text: str | None, file: Path | None) -> tuple[str, str | None]:
+    if text is not None and file is not None:
+        raise InputError("give the question as TEXT or with -f FILE, not both")
+    if text is not None:
+        return text, None
+    if file is not None:
+        try:
+            return decode_input(file.read_bytes(), str(file))
+        except OSError as exc:
+            raise InputError(f"{file}: {exc.strerror}") from None
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("no question given: pass TEXT, -f FILE, or pipe it on standard input")
+    return decode_input(sys.stdin.buffer.read(MAX_INPUT + 1), "stdin")
+
+
+def _jsonl_lines(stream: IO[bytes]) -> Iterator[tuple[int, InboundMessage | str]]:
+    """(line number, message or error text) for every non-empty line."""
+    for number, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            yield number, f"line {number}: not valid UTF-8"
+            continue
+        except json.JSONDecodeError as exc:
+            yield number, f"line {number}: not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(item, dict):
+            yield number, f"line {number}: expected a JSON object with subject and body"
+            continue
+        subject, body = item.get("subject", ""), item.get("body", "")
+        if not isinstance(subject, str) or not isinstance(body, str):
+            yield number, f"line {number}: subject and body must be strings"
+        elif not subject.strip() and not body.strip():
+            yield number, f"line {number}: empty question"
+        else:
+            yield number, _message(subject, body, Channel.EMAIL, "jsonl")
+
+
+def _triage_jsonl(ctx: CliContext, name: str, channel: Channel, table: bool = False) -> int:
+    try:
+        engine = _engine(ctx)
+        stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
+    except OSError as exc:
+        fail(f"{name}: {exc.strerror}", EXIT_USAGE)
+    except TriagebotError as exc:
+        fail(str(exc))
+    errors = 0
+    out = sys.stdout
+    batch: list[tuple[int, InboundMessage | str]] = []
+    shown: list[tuple[InboundMessage, TriageResult]] = []
+
+    def flush() -> None:
+        messages = [m for _, m in batch if isinstance(m, InboundMessage)]
+        results = iter(engine.triage_batch(messages, channel))
+        lines = []
+        for _, item in batch:
+            if isinstance(item, InboundMessage):
+                result = next(results)
+                if table:
+                    shown.append((item, result))
+                    continue
+                lines.append(json.dumps(result_json(result), ensure_ascii=False))
+            elif not table:
+                lines.append(json.dumps({"error": item}, ensure_ascii=False))
+            else:
+                click.echo(f"triagebot: {item}", err=True)
+        if lines:
+            out.write("\n".join(lines) + "\n")
+        batch.clear()
+
+    with stream:
+        for number, item in _jsonl_lines(stream):
+            errors += isinstance(item, str)
+            batch.append((number, item))
+            if len(batch) >= BATCH:
+                flush()
+        if batch:
+            flush()
+    if table:
+        out.write(_table(shown) + "\n")
+    out.flush()
+    if errors:
+        click.echo(f'triagebot: {errors} line(s) could not be triaged (see their "error" objects)', err=True)
+    return EXIT_PARTIAL if errors else 0
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(text: str, width: int) -> str:
+    """Cut and pad to a display width (Japanese characters take two columns)."""
+    text = " ".join(text.split())
+    while _width(text) > width:
+        text = text[:-2] + "…"
+    return text + " " * (width - _width(text))
+
+
+def _table(rows: list[tuple[InboundMessage, TriageResult]]) -> str:
+    """Question, language, top tip, score, missing details; then one full reply per language."""
+    lines = [f"{_cell('question', 46)}  lang  {_cell('top tip', 22)} score  missing"]
+    lines.append("-" * 100)
+    for message, result in rows:
+        top = result.classification.tips[0] if result.classification.tips else None
+        lines.append(
+            f"{_cell(message.subject or message.text, 46)}  {result.question.language.value:<4}  "
+            f"{_cell(top.tip_id if top else '(abstain)', 22)} {top.score if top else 0:5.2f}  "
+            f"{', '.join(d.value for d in result.details.missing) or '-'}"
+        )
+    for language in ("ja", "en"):
+        example = next(
+            (r for m, r in rows if r.question.language.value == language and r.classification.tips), None
+        )
+        if example is not None:
+            lines.append("")
+            lines.append(f"=== full reply ({language}, {example.reply.channel.value}) ===")
+            lines.append(example.reply.text.rstrip())
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
+@click.pass_obj
+def train(ctx: CliContext, as_json: bool) -> None:
+    """Train the classifier on the knowledge base and save it, stamped, to the models directory.
+
+    \b
+    Example:
+      triagebot train && triagebot eval dev/dev.jsonl
+    """
+    from triagebot.app import train_and_save
+    from triagebot.kbfiles import load_knowledge_base
+
+    started = time.perf_counter()
+    try:
+        kb = load_knowledge_base(ctx.settings.paths.knowledge)
+        _, meta = train_and_save(kb, ctx.settings.paths.models)
+    except TriagebotError as exc:
+        fail(str(exc))
+    seconds = round(time.perf_counter() - started, 2)
+    chosen = next((p for p in meta.sweep if p["threshold"] == meta.threshold), None)
+    summary = {
+        "model": meta.version,
+        "examples": meta.examples,
+        "tips": len(meta.labels),
+        "threshold": meta.threshold,
+        "out_of_fold": chosen,
+        "seconds": seconds,
+        "saved_to": str(ctx.settings.paths.models),
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(
+        f"trained model {meta.version} on {meta.examples} examples, {len(meta.labels)} tips, in {seconds}s"
+    )
+    if chosen:
+        click.echo(
+            f"threshold {meta.threshold:.2f}: out-of-fold precision {chosen['precision']:.3f}, "
+            f"coverage {chosen['coverage']:.3f}, out-of-scope abstention {chosen['abstention']:.3f}"
+        )
+    click.echo(f"saved to {ctx.settings.paths.models}")

@@ -1,0 +1,162 @@
+"""Frozen, typed objects that the triage stages exchange.
+
+raw payload → InboundMessage → Question → (Classification, DetailReport) → Decision → DraftReply,
+all gathered in a TriageResult. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Language(StrEnum):
+    """Languages a question can be answered in."""
+
+    JA = "ja"
+    EN = "en"
+
+
+class Channel(StrEnum):
+    """Where a question came from and where its reply goes."""
+
+    EMAIL = "email"
+    SLACK = "slack"
+    DISCORD = "discord"
+
+
+class Detail(StrEnum):
+    """The four details every poster is asked for, in the order they are asked."""
+
+    VERSION = "version"
+    OS = "os"
+    HYPERVISOR = "hypervisor"
+    SPECIFICS = "specifics"
+
+
+class Action(StrEnum):
+    """What the reply does."""
+
+    SUGGEST = "suggest"  # at least one tip applies
+    ASK = "ask-for-details"  # nothing fits, but details are missing: ask for them
+    ABSTAIN = "abstain"  # nothing fits and nothing to ask: stay silent
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message as received from any channel, translated once at the edge.
+
+    `text` is what the author wrote (quotes, signatures and footers removed); `original` keeps
+    the whole decoded body as received.
+    """
+
+    channel: Channel
+    source: str
+    message_id: str
+    subject: str
+    text: str
+    original: str = ""
+    author: str = ""
+    sent_at: datetime | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    thread_hint: str | None = None  # e.g. Slack thread_ts, Discord thread id
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question ready for the classifier and the detail extractor."""
+
+    subject: str
+    body: str
+    language: Language
+    prose: str  # the author's own words, log pastes and quotes removed
+    log_lines: tuple[str, ...]  # the informative lines of any pasted log (errors, exceptions)
+
+    @property
+    def full_text(self) -> str:
+        """Subject and body together, for rules that look everywhere."""
+        return f"{self.subject}\n{self.body}" if self.subject else self.body
+
+
+@dataclass(frozen=True, slots=True)
+class DetailReport:
+    """The four required details as found in a question, normalised.
+
+    `version` is a CloudStack release (`4.18.1.0`) or series (`4.18`); `series` is always the
+    two-part series when a version was found. `hypervisor_kind` is the catalog id (`kvm`).
+    """
+
+    version: str | None = None
+    series: str | None = None
+    os: str | None = None
+    hypervisor: str | None = None
+    hypervisor_kind: str | None = None
+    specifics: bool = False
+
+    @property
+    def missing(self) -> tuple[Detail, ...]:
+        """The required details that were not found, in asking order."""
+        found = {
+            Detail.VERSION: self.version is not None,
+            Detail.OS: self.os is not None,
+            Detail.HYPERVISOR: self.hypervisor is not None,
+            Detail.SPECIFICS: self.specifics,
+        }
+        return tuple(d for d in Detail if not found[d])
+
+
+@dataclass(frozen=True, slots=True)
+class TipScore:
+    """One suggested tip with its calibrated score and the evidence behind it."""
+
+    tip_id: str
+    score: float
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Ranked tips above the abstention threshold (empty when abstaining)."""
+
+    tips: tuple[TipScore, ...]
+    threshold: float
+    best_below: TipScore | None = None  # the strongest candidate that did not make it, for moderators
+
+    @property
+    def abstained(self) -> bool:
+        """True when no tip reached the threshold."""
+        return not self.tips
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the reply will do and why."""
+
+    action: Action
+    tips: tuple[TipScore, ...]
+    ask_for: tuple[Detail, ...]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class DraftReply:
+    """A reply rendered for one channel; `parts` are the messages to post, in order."""
+
+    language: Language
+    channel: Channel
+    text: str
+    parts: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class TriageResult:
+    """Everything the pure triage computed for one question."""
+
+    question: Question
+    classification: Classification
+    details: DetailReport
+    decision: Decision
+    reply: DraftReply
+    model_version: str = ""

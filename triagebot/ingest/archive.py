@@ -1,0 +1,273 @@
+"""Read mailing-list archives of any kind we meet, one message at a time.
+
+Formats: mbox (plain or .gz; Mailman 3/HyperKitty exports are mboxes), Maildir directories,
+Mailman 2 pipermail ``.txt``/``.txt.gz`` month files, Pony Mail JSON, single ``.eml`` files, and
+directories holding any of these. Nothing here raises for a bad file or message: each becomes a
+`ReadProblem` and reading goes on.
+
+Memory stays flat however large the archive is. mbox and pipermail files are read line by line
+(through `gzip.open` when compressed); `mailbox.mbox` is not used because it indexes the whole
+file first. Only the message being read is held, and a `MimeSlimmer` leaves out large attachments
+while the lines stream past.
+
+Example::
+
+    for item in read_paths([Path("archive/2024-March.txt.gz"), Path("Maildir")]):
+        if isinstance(item, ReadProblem):
+            print("skipped", item.where, item.why)
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from triagebot.ingest.mime import MimeSlimmer, parse_message
+from triagebot.ingest.ponymail import read_ponymail_json
+from triagebot.ingest.records import MailRecord, ReadProblem
+
+FORMATS: tuple[str, ...] = ("mbox", "maildir", "pipermail", "ponymail", "eml")
+
+Item = MailRecord | ReadProblem
+
+# Mailman 2 writes "From user at example.org  Tue Mar  3 10:00:00 2009" and does not escape body
+# lines that start with "From ", so only this exact shape separates messages.
+_PIPERMAIL_SEPARATOR = re.compile(rb"^From \S+ at \S+\s+\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\r?\n?$")
+# An mbox "From " line followed by a date: asctime style ("Tue Mar  5 10:00:00 2024", zone optional)
+# or RFC 5322 style ("Tue, 05 Mar 2024 10:00:00 +0000"); text after the date is allowed.
+_MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_MBOX_SEPARATOR = re.compile(
+    rb"^From \S+\s+(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\s+)?(?:"
+    + _MONTH
+    + rb"\s+\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s+(?:[A-Z]{1,5}|[+-]\d{4}))?\s+\d{4}\b"
+    + rb"|\d{1,2}\s+"
+    + _MONTH
+    + rb"\s+\d{4}\s+\d{1,2}:\d{2})",
+    re.IGNORECASE,
+)
+_MBOXRD_ESCAPED = re.compile(rb"^>(>*From )")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_GZIP_MAGIC = b"\x1f\x8b"
+_SNIFF_BYTES = 4096
+_DAMAGE = (OSError, EOFError, zlib.error)
+
+# Files a directory walk passes over without a report: web pages and images of an archive site.
+_IGNORED_SUFFIXES = frozenset(
+    {".html", ".htm", ".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".pdf",
+     ".md", ".rst", ".py"}
+)  # fmt: skip
+
+
+def read_paths(paths: Sequence[Path], *, fmt: str | None = None) -> Iterator[MailRecord | ReadProblem]:
+    """Stream every message of every path, detecting each format unless `fmt` forces one of FORMATS."""
+    if fmt is not None and fmt not in FORMATS:
+        for path in paths:
+            yield ReadProblem(str(path), f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        return
+    for path in paths:
+        yield from _read_path(Path(path), fmt, walking=False)
+
+
+def detect_format(path: Path) -> str | None:
+    """Name the format of a file or directory from its content (then its name); None if not mail."""
+    if path.is_dir():
+        return "maildir" if _is_maildir(path) else None
+    found, _ = _sniff(path)
+    return found
+
+
+def _read_path(path: Path, fmt: str | None, *, walking: bool) -> Iterator[Item]:
+    """Read one path as `fmt`, or as what it turns out to be; report what cannot be read."""
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists()
+    except OSError as exc:
+        yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    if is_dir:
+        if fmt in (None, "maildir") and _is_maildir(path):
+            yield from _read_maildir(path)
+        elif fmt == "maildir" and not walking:
+            yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
+        else:
+            yield from _read_directory(path, fmt)
+        return
+    if not exists:
+        yield ReadProblem(str(path), "no such file or directory")
+        return
+    chosen, why = (fmt, "") if fmt is not None else _sniff(path)
+    if chosen is None:
+        if not (walking and _suffix(path) in _IGNORED_SUFFIXES):
+            yield ReadProblem(str(path), why or "not a mail archive")
+        return
+    yield from _READERS[chosen](path)
+
+
+def _read_directory(path: Path, fmt: str | None) -> Iterator[Item]:
+    """Walk a directory in name order; hidden entries are skipped."""
+    try:
+        entries = sorted(entry for entry in path.iterdir() if not entry.name.startswith("."))
+    except OSError as exc:
+        yield ReadProblem(str(path), f"cannot list directory: {exc}")
+        return
+    for entry in entries:
+        yield from _read_path(entry, fmt, walking=True)
+
+
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def _read_maildir_path(path: Path) -> Iterator[Item]:
+    """Read `path` as a Maildir, or report that it is not one."""
+    if path.is_dir() and _is_maildir(path):
+        yield from _read_maildir(path)
+    else:
+        yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
+
+
+def _read_maildir(path: Path) -> Iterator[Item]:
+    """Read cur/ then new/ (tmp/ holds mail still being delivered), then Maildir++ subfolders."""
+    for sub in ("cur", "new"):
+        try:
+            files = sorted(entry for entry in (path / sub).iterdir() if not entry.name.startswith("."))
+        except OSError as exc:
+            yield ReadProblem(str(path / sub), f"cannot list directory: {exc}")
+            continue
+        for entry in files:
+            if entry.is_file():
+                yield from _read_single(entry)
+    try:
+        folders = sorted(
+            e for e in path.iterdir() if e.name.startswith(".") and e.is_dir() and _is_maildir(e)
+        )
+    except OSError as exc:
+        yield ReadProblem(str(path), f"cannot list directory: {exc}")
+        return
+    for folder in folders:
+        yield from _read_maildir(folder)
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    """Open a file for reading bytes, decompressing it when it starts with the gzip magic number."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if magic == _GZIP_MAGIC:
+        return gzip.GzipFile(path, "rb")
+    return path.open("rb")
+
+
+def _read_single(path: Path) -> Iterator[Item]:
+    """Read a file holding one message (.eml, a Maildir entry)."""
+    slimmer = MimeSlimmer()
+    try:
+        with _open_binary(path) as stream:
+            for line in stream:
+                slimmer.feed(line)
+    except _DAMAGE as exc:
+        yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    yield parse_message(slimmer.getvalue(), str(path))
+
+
+def _read_ponymail(path: Path) -> Iterator[Item]:
+    try:
+        with _open_binary(path) as stream:
+            data = stream.read()
+    except _DAMAGE as exc:
+        yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    yield from read_ponymail_json(data, str(path))
+
+
+def _read_mbox(path: Path) -> Iterator[Item]:
+    return _read_stream(path, _MBOX_SEPARATOR.match, unescape=True)
+
+
+def _read_pipermail(path: Path) -> Iterator[Item]:
+    return _read_stream(path, _PIPERMAIL_SEPARATOR.match, unescape=False)
+
+
+def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: bool) -> Iterator[Item]:
+    """Split a file of concatenated messages on separator lines, holding one message at a time.
+
+    mbox writers escape body lines starting with "From " as ">From " (and mboxrd adds one more
+    ">" per level); one ">" is taken off again so the text reads as written.
+    """
+    base = str(path)
+    number = 0
+    current: MimeSlimmer | None = None
+    skipped = 0
+    try:
+        with _open_binary(path) as stream:
+            for line in stream:
+                if line.startswith(b"From ") and separator(line):
+                    if current is not None:
+                        number += 1
+                        yield parse_message(current.getvalue(), f"{base}#{number}")
+                    current = MimeSlimmer()
+                    continue
+                if current is None:
+                    skipped += len(line.strip())
+                    continue
+                if unescape and line.startswith(b">"):
+                    line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
+                current.feed(line)
+    except _DAMAGE as exc:
+        place = f"after message #{number}" if number else "before the first complete message"
+        lost = f"; message #{number + 1}, being read there, was dropped" if current is not None else ""
+        yield ReadProblem(base, f"file is damaged {place} ({exc}){lost}")
+        return
+    if current is not None:
+        number += 1
+        yield parse_message(current.getvalue(), f"{base}#{number}")
+    if number == 0 and skipped:
+        yield ReadProblem(base, "no message separator line found: not an mbox or pipermail file")
+    elif skipped:
+        yield ReadProblem(base, f"{skipped} bytes before the first message separator were skipped")
+
+
+_READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
+    "mbox": _read_mbox,
+    "pipermail": _read_pipermail,
+    "ponymail": _read_ponymail,
+    "eml": _read_single,
+    "maildir": _read_maildir_path,
+}
+
+
+def _suffix(path: Path) -> str:
+    """The meaningful suffix, looking through a trailing .gz (``x.txt.gz`` → ``.txt``)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def _sniff(path: Path) -> tuple[str | None, str]:
+    """Guess a file's format from its first bytes, then its name; return (format, why not)."""
+    try:
+        with _open_binary(path) as stream:
+            head = stream.read(_SNIFF_BYTES)
+    except _DAMAGE as exc:
+        return None, f"cannot read: {exc}"
+    by_name = {".eml": "eml", ".msg": "eml", ".json": "ponymail", ".mbox": "mbox", ".mbx": "mbox"}.get(
+        _suffix(path)
+    )
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        return by_name, "empty file"
+    first_line = text.split(b"\n", 1)[0] + b"\n"
+    if text[:1] in (b"{", b"["):
+        return "ponymail", ""
+    if _PIPERMAIL_SEPARATOR.match(first_line):
+        return "pipermail", ""
+    if _MBOX_SEPARATOR.match(first_line):
+        return "mbox", ""
+    if _HEADER_LINE.match(first_line):
+        return "eml", ""
+    return by_name, "not a mail archive: no mbox separator, mail headers or JSON at the start"

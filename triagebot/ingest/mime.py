@@ -1,0 +1,240 @@
+"""Bytes of one message → MailRecord: the single place where mail is parsed and decoded.
+
+Large attachments never reach the email parser: `MimeSlimmer` follows the MIME boundaries line by
+line and leaves out the body of any non-text part bigger than `ATTACHMENT_LIMIT` (and the tail of a
+text part past `TEXT_LIMIT`). Parsing a 28 MB message with a 20 MB attachment otherwise costs the
+standard parser about 220 MB at its peak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser, BytesParser
+
+from triagebot.core.text import clean_body
+from triagebot.ingest.charsets import decode_bytes
+from triagebot.ingest.headers import (
+    decode_header_value,
+    first_id,
+    format_author,
+    parse_date,
+    parse_ids,
+    parse_list_id,
+)
+from triagebot.ingest.htmltext import html_to_text
+from triagebot.ingest.records import MailRecord, ReadProblem
+
+ATTACHMENT_LIMIT = 64 * 1024  # a non-text part larger than this is left out whole
+TEXT_LIMIT = 2 * 1024 * 1024  # a text part is cut after this many encoded bytes
+_HEADER_LIMIT = 256 * 1024  # a header block larger than this is not a header block
+_SLIM_ABOVE = 256 * 1024  # smaller messages are parsed as they are
+
+# At least one of these must be present for bytes to count as a mail message.
+_MAIL_HEADERS = frozenset(
+    {
+        "from", "date", "subject", "message-id", "received", "to", "return-path", "mime-version",
+        "content-type", "in-reply-to", "references", "sender", "delivered-to",
+    }
+)  # fmt: skip
+
+
+class MimeSlimmer:
+    """Collects one message line by line, leaving out the bodies of large non-text parts.
+
+    Readers feed it as they stream, so a 20 MB attachment is skipped without ever being held;
+    `parse_message` runs big byte strings through it too. Part headers and boundaries are kept,
+    so the parser still sees every part.
+    """
+
+    def __init__(self) -> None:
+        self._out = io.BytesIO()
+        self._boundaries: list[bytes] = []
+        self._state = "headers"  # headers | text | hold | drop
+        self._header = bytearray()
+        self._hold = bytearray()
+        self._written = 0  # bytes written for the current text part
+        self.dropped_bytes = 0
+
+    def feed(self, line: bytes) -> None:
+        """Take the next line of the message, line ending included."""
+        if self._boundaries and line.startswith(b"--") and self._at_boundary(line):
+            return
+        state = self._state
+        if state == "headers":
+            if line in (b"\n", b"\r\n"):
+                self._end_headers(line)
+            else:
+                self._header.extend(line)
+                if len(self._header) > _HEADER_LIMIT:
+                    self._out.write(self._header)
+                    self._header.clear()
+                    self._start_text()
+        elif state == "text":
+            if self._written <= TEXT_LIMIT:
+                self._out.write(line)
+                self._written += len(line)
+            else:
+                self.dropped_bytes += len(line)
+        elif state == "hold":
+            self._hold.extend(line)
+            if len(self._hold) > ATTACHMENT_LIMIT:
+                self.dropped_bytes += len(self._hold)
+                self._hold = bytearray()
+                self._state = "drop"
+        else:
+            self.dropped_bytes += len(line)
+
+    def getvalue(self) -> bytes:
+        """Return the message as collected so far."""
+        self._finish_part()
+        if self._state == "headers" and self._header:
+            self._out.write(self._header)
+            self._header.clear()
+        return self._out.getvalue()
+
+    def _at_boundary(self, line: bytes) -> bool:
+        """Handle a boundary line of any enclosing multipart; False if the line is not one."""
+        mark = line.rstrip(b" \t\r\n")
+        for index in range(len(self._boundaries) - 1, -1, -1):
+            boundary = b"--" + self._boundaries[index]
+            if mark == boundary:
+                self._finish_part()
+                del self._boundaries[index + 1 :]
+                self._out.write(line)
+                self._state = "headers"
+                return True
+            if mark == boundary + b"--":
+                self._finish_part()
+                del self._boundaries[index:]
+                self._out.write(line)
+                self._start_text()  # the epilogue
+                return True
+        return False
+
+    def _finish_part(self) -> None:
+        """Write out what the current part still holds back."""
+        if self._state == "headers" and self._header:
+            self._out.write(self._header)
+            self._header.clear()
+        if self._state == "hold":
+            self._out.write(self._hold)
+            self._hold = bytearray()
+
+    def _start_text(self) -> None:
+        self._state = "text"
+        self._written = 0
+
+    def _end_headers(self, blank: bytes) -> None:
+        """Decide from a finished header block how to treat the body that follows."""
+        header = bytes(self._header)
+        self._header.clear()
+        self._out.write(header)
+        self._out.write(blank)
+        fields = BytesHeaderParser(policy=policy.compat32).parsebytes(header)
+        ctype = fields.get_content_type()
+        boundary = fields.get_boundary()
+        if ctype.startswith("multipart/") and boundary:
+            self._boundaries.append(boundary.encode("ascii", errors="surrogateescape"))
+            self._start_text()  # the preamble
+        elif ctype in ("message/rfc822", "message/global"):
+            self._state = "headers"  # the enclosed message has its own headers and parts
+        elif ctype.startswith("text/"):
+            self._start_text()
+        else:
+            self._state = "hold"
+            self._hold = bytearray()
+
+
+def slim(raw: bytes) -> bytes:
+    """Return `raw` without the bodies of large non-text parts."""
+    slimmer = MimeSlimmer()
+    start = 0
+    end = len(raw)
+    while start < end:  # slicing line by line: io.BytesIO(raw) would copy all of raw first
+        stop = raw.find(b"\n", start)
+        stop = end if stop < 0 else stop + 1
+        slimmer.feed(raw[start:stop])
+        start = stop
+    return slimmer.getvalue()
+
+
+def derive_message_id(author: str, date: str, subject: str, body: str) -> str:
+    """Build a stable id for a message that has no Message-ID, from what identifies it."""
+    digest = hashlib.sha256("\x00".join((author, date, subject, body)).encode("utf-8", "surrogatepass"))
+    return f"derived.{digest.hexdigest()[:32]}@triagebot.invalid"
+
+
+def parse_message(raw: bytes, where: str) -> MailRecord | ReadProblem:
+    """Parse and decode one message; anything unreadable becomes a ReadProblem, never an exception.
+
+    Example:
+        >>> parse_message(b"Subject: hi\\nMessage-ID: <a@b>\\n\\nhello\\n", "x#1").text
+        'hello'
+    """
+    try:
+        return _parse(raw, where)
+    except Exception as exc:  # the email package raises many kinds of error on malformed input
+        return ReadProblem(where, f"cannot parse message: {type(exc).__name__}: {exc}")
+
+
+def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
+    if not raw or raw.isspace():  # not raw.strip(): that would copy a large message
+        return ReadProblem(where, "empty message")
+    data = slim(raw) if len(raw) > _SLIM_ABOVE else raw
+    msg = BytesParser(policy=policy.default).parsebytes(data)
+    headers: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        headers.setdefault(name.lower(), str(value))
+    if not _MAIL_HEADERS.intersection(headers):
+        return ReadProblem(where, "no mail headers: not an email message")
+    if not any(headers.get(name, "").strip() for name in ("from", "subject", "message-id")):
+        return ReadProblem(where, "no From, Subject or Message-ID header: the headers are cut off")
+    original = body_text(msg)
+    subject = decode_header_value(headers.get("subject", ""))
+    author = format_author(headers.get("from", ""))
+    date = headers.get("date", "")
+    message_id = first_id(headers.get("message-id")) or derive_message_id(author, date, subject, original)
+    return MailRecord(
+        message_id=message_id,
+        subject=subject,
+        author=author,
+        sent_at=parse_date(date),
+        in_reply_to=first_id(headers.get("in-reply-to")),
+        references=parse_ids(headers.get("references")),
+        text=clean_body(original),
+        original=original,
+        raw=raw,
+        where=where,
+        list_id=parse_list_id(headers.get("list-id")),
+    )
+
+
+def body_text(msg: Message) -> str:
+    """Return the decoded body: text/plain preferred, else HTML made into text, else ''."""
+    part: Message | None = None
+    if isinstance(msg, EmailMessage):
+        part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        part = _first_text_part(msg)
+    if part is None:
+        return ""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    text = decode_bytes(payload, part.get_content_charset())
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if part.get_content_subtype() == "html":
+        text = html_to_text(text)
+    return text.rstrip()
+
+
+def _first_text_part(msg: Message) -> Message | None:
+    """Find a text part when `get_body` finds none (say, the only text is an attached log)."""
+    for wanted in ("plain", "html"):
+        for part in msg.walk():
+            if not part.is_multipart() and part.get_content_type() == f"text/{wanted}":
+                return part
+    return None

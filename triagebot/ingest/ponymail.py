@@ -1,0 +1,153 @@
+"""Read Pony Mail JSON (the Apache list archive): thread results, search/stats results, single emails.
+
+Pony Mail already decoded the mail, so each email's fields are used as they are; when an email
+carries its raw ``source``, that is parsed instead and the fields only fill gaps. A JSON document
+cannot be read as a stream with the standard library, so one file is loaded whole; Pony Mail
+results are one thread or one page of a search, which keeps that small.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from triagebot.core.text import clean_body
+from triagebot.ingest.headers import decode_header_value, first_id, format_author, parse_date, parse_ids
+from triagebot.ingest.mime import derive_message_id, parse_message
+from triagebot.ingest.records import MailRecord, ReadProblem
+
+
+def read_ponymail_json(data: bytes, where: str) -> Iterator[MailRecord | ReadProblem]:
+    """Yield one record per email in a Pony Mail JSON document; problems for what cannot be used."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        yield ReadProblem(where, f"not valid JSON: {exc}")
+        return
+    emails = _emails_in(document)
+    if emails is None:
+        yield ReadProblem(where, "JSON holds no Pony Mail emails (expected an 'emails' list)")
+        return
+    for number, email in enumerate(emails, start=1):
+        place = f"{where}#{number}"
+        if not isinstance(email, Mapping):
+            yield ReadProblem(place, f"email entry is a {type(email).__name__}, not an object")
+            continue
+        item: MailRecord | ReadProblem
+        try:
+            item = email_to_record(email, place)
+        except (ValueError, TypeError) as exc:  # odd field types or values; UnicodeError is a ValueError
+            item = ReadProblem(place, f"cannot use this email: {type(exc).__name__}: {exc}")
+        yield item
+
+
+def _emails_in(document: Any) -> list[Any] | None:
+    """Find the list of emails in any of the result shapes Pony Mail returns."""
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, Mapping):
+        return None
+    emails = document.get("emails")
+    if isinstance(emails, list):
+        return emails
+    if isinstance(emails, Mapping):
+        return list(emails.values())
+    thread = document.get("thread")
+    if isinstance(thread, Mapping):
+        found: list[Any] = []
+        _walk_thread(thread, found)
+        if found:
+            return found
+    if any(key in document for key in ("body", "message-id", "source")):
+        return [document]
+    return None
+
+
+def _walk_thread(node: Mapping[str, Any], found: list[Any]) -> None:
+    """Collect the emails of a thread tree whose nodes carry bodies (older Pony Mail)."""
+    if "body" in node or "source" in node:
+        found.append(node)
+    children = node.get("children")
+    if isinstance(children, list):
+        for child in children:
+            if isinstance(child, Mapping):
+                _walk_thread(child, found)
+
+
+def email_to_record(email: Mapping[str, Any], where: str) -> MailRecord | ReadProblem:
+    """Turn one Pony Mail email object into a MailRecord."""
+    dumped = json.dumps(email, ensure_ascii=False, sort_keys=True, default=str)
+    raw = dumped.encode("utf-8", errors="backslashreplace")  # a lone surrogate stays a JSON escape
+    list_id = _list_id(email)
+    source = _text(email, "source")
+    if source:
+        parsed = parse_message(source.encode("utf-8"), where)
+        if isinstance(parsed, MailRecord):
+            return replace(parsed, list_id=parsed.list_id or list_id)
+    body = (_text(email, "body") or "").replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    subject = decode_header_value(_text(email, "subject") or "")
+    author = format_author(_text(email, "from") or _text(email, "from_raw") or "")
+    sent_at = _sent_at(email)
+    message_id = first_id(_text(email, "message-id")) or derive_message_id(
+        author, _text(email, "date") or str(email.get("epoch", "")), subject, body
+    )
+    return MailRecord(
+        message_id=message_id,
+        subject=subject,
+        author=author,
+        sent_at=sent_at,
+        in_reply_to=first_id(_text(email, "in-reply-to")),
+        references=_references(email.get("references")),
+        text=clean_body(body),
+        original=body,
+        raw=raw,
+        where=where,
+        list_id=list_id,
+    )
+
+
+def _text(email: Mapping[str, Any], key: str) -> str | None:
+    """A string field; JSON may carry lone surrogates (``"\\udc80"``), which become U+FFFD."""
+    value = email.get(key)
+    if not isinstance(value, str):
+        return None
+    return value.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
+
+
+def _references(value: Any) -> tuple[str, ...]:
+    """References come as one header string or, in some exports, a list of ids."""
+    if isinstance(value, str):
+        return parse_ids(value)
+    if isinstance(value, list):
+        return parse_ids(
+            " ".join(item if item.startswith("<") else f"<{item}>" for item in value if isinstance(item, str))
+        )
+    return ()
+
+
+def _sent_at(email: Mapping[str, Any]) -> datetime | None:
+    """Prefer the numeric epoch; Pony Mail's ``date`` is ``YYYY/MM/DD HH:MM:SS`` in UTC."""
+    epoch = email.get("epoch")
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
+        try:
+            return datetime.fromtimestamp(epoch, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    date = _text(email, "date")
+    if not date:
+        return None
+    try:
+        return datetime.strptime(date.strip(), "%Y/%m/%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return parse_date(date)
+
+
+def _list_id(email: Mapping[str, Any]) -> str | None:
+    for key in ("list_raw", "list"):
+        value = _text(email, key)
+        if value:
+            return value.strip().strip("<>") or None
+    return None

@@ -1,0 +1,115 @@
+"""Save and load the trained classifier, stamped with the knowledge-base hash and library versions.
+
+A model trained for another knowledge base or with other library versions is never used silently:
+`load_model` raises ModelError saying why, and the caller retrains or stops.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy
+import scipy
+import sklearn
+
+from triagebot.core.classify import TrainedModel
+from triagebot.errors import ModelError
+
+MODEL_FILE = "classifier.joblib"
+META_FILE = "classifier.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMeta:
+    """What a saved model was built from."""
+
+    kb_digest: str
+    sklearn: str
+    numpy: str
+    scipy: str
+    python: str
+    trained_at: str
+    threshold: float
+    labels: list[str]
+    examples: int
+    sweep: list[dict[str, float]]
+
+    @property
+    def version(self) -> str:
+        """A short id for the model, stored with every triage result."""
+        return f"{self.kb_digest[:10]}-{self.trained_at.replace('-', '').replace(':', '')[:15]}"
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a pickled model depends on."""
+    return {
+        "sklearn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def save_model(model: TrainedModel, directory: Path, *, trained_at: str, examples: int) -> ModelMeta:
+    """Write the model and its metadata into `directory` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = ModelMeta(
+        kb_digest=model.kb_digest,
+        trained_at=trained_at,
+        threshold=model.threshold,
+        labels=list(model.labels),
+        examples=examples,
+        sweep=[asdict(point) for point in model.sweep],
+        **library_versions(),
+    )
+    tmp = directory / (MODEL_FILE + ".tmp")
+    joblib.dump(model, tmp, compress=3)
+    tmp.replace(directory / MODEL_FILE)
+    (directory / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n", encoding="utf-8")
+    return meta
+
+
+def read_meta(directory: Path) -> ModelMeta:
+    """The metadata of the saved model. Raises ModelError when there is none or it is unreadable."""
+    path = directory / META_FILE
+    if not path.is_file() or not (directory / MODEL_FILE).is_file():
+        raise ModelError(f"no trained model in {directory}: run `triagebot train`")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return ModelMeta(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{path}: unreadable model metadata ({exc}): run `triagebot train`") from None
+
+
+def check_meta(meta: ModelMeta, kb_digest: str) -> None:
+    """Raise ModelError when the model does not fit this knowledge base or these libraries."""
+    if meta.kb_digest != kb_digest:
+        raise ModelError(
+            f"the model was trained for knowledge base {meta.kb_digest}, not the current {kb_digest}: "
+            "run `triagebot train`"
+        )
+    current = library_versions()
+    for name in ("sklearn", "numpy", "scipy"):
+        if getattr(meta, name) != current[name]:
+            raise ModelError(
+                f"the model was saved with {name} {getattr(meta, name)}, this environment has "
+                f"{current[name]}: run `triagebot train`"
+            )
+
+
+def load_model(directory: Path, kb_digest: str) -> tuple[TrainedModel, ModelMeta]:
+    """Load the saved model after checking it matches; ModelError otherwise."""
+    meta = read_meta(directory)
+    check_meta(meta, kb_digest)
+    try:
+        model = joblib.load(directory / MODEL_FILE)
+    except Exception as exc:  # a damaged pickle can raise almost anything
+        raise ModelError(f"{directory / MODEL_FILE}: cannot load ({exc}): run `triagebot train`") from None
+    if not isinstance(model, TrainedModel) or model.kb_digest != kb_digest:
+        raise ModelError(f"{directory / MODEL_FILE} does not match its metadata: run `triagebot train`")
+    return model, meta

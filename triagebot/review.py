@@ -1,0 +1,283 @@
+"""The review service: ingest archives into the store, triage what waits, and moderate the drafts.
+
+    records ──ingest──▶ messages + threads ──triage (inline or by workers)──▶ triage results
+                                                     └──▶ one review item per question thread (pending)
+    moderator: approve | edit | reject ──▶ … ──mark_sent──▶ sent
+
+Each ingest batch is one transaction (store, thread, triage, draft, audit), so an ingest killed
+half-way and run again ends with exactly the rows of one clean run. Workers claim messages so that
+any number of them on one database never triage the same message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Protocol
+
+from triagebot.core.models import InboundMessage, TriageResult
+from triagebot.errors import InputError, StoreError
+from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.store import (
+    Placer,
+    QueueEntry,
+    QueueFilter,
+    Recorded,
+    ReviewStatus,
+    ReviewView,
+    Store,
+    TriageInput,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 500
+DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_MESSAGE_ID = 998
+INGEST_ACTOR = "ingest"
+
+
+class TriageEngine(Protocol):
+    """What the service needs from the triage engine (`triagebot.app.Engine` satisfies it)."""
+
+    @property
+    def model_version(self) -> str:
+        """Id of the model, stored with every result."""
+        ...
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        """Triage one message."""
+        ...
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        """Triage many messages at once, one result per message, in order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    """What an ingest run did. `read` = `new` + `duplicates` + `skipped`; `errors` says why each skip."""
+
+    read: int = 0
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    errors: tuple[tuple[str, str], ...] = ()
+    triaged: int = 0
+    drafted: int = 0
+    updated: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkSummary:
+    """What one worker did before it stopped."""
+
+    batches: int = 0
+    triaged: int = 0
+    lost: int = 0  # results dropped because a claim went stale and another worker took the messages
+    drafted: int = 0
+    updated: int = 0
+
+
+def _unusable(record: MailRecord) -> str | None:
+    """Why a readable record still cannot be stored, or None when it can."""
+    if not record.message_id.strip():
+        return "no Message-ID"
+    if len(record.message_id) > MAX_MESSAGE_ID:
+        return f"Message-ID longer than {MAX_MESSAGE_ID} characters"
+    return None
+
+
+def _triage(engine: TriageEngine, inputs: Sequence[TriageInput]) -> list[tuple[int, TriageResult]]:
+    """Run the engine over a batch and pair each result with its message."""
+    if not inputs:
+        return []
+    results = engine.triage_batch([i.message for i in inputs])
+    if len(results) != len(inputs):
+        raise StoreError(f"the triage engine returned {len(results)} results for {len(inputs)} messages")
+    return [(i.message_pk, r) for i, r in zip(inputs, results, strict=True)]
+
+
+def ingest(
+    records: Iterable[MailRecord | ReadProblem],
+    store: Store,
+    engine: TriageEngine | None,
+    *,
+    source: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[IngestSummary], None] | None = None,
+) -> IngestSummary:
+    """Store records in batches, thread them, and (with an engine) triage questions and follow-ups.
+
+    `source` names the list or channel (default: each record's List-Id, else "mail"). Without an
+    engine, questions wait as untriaged for `work`. `progress` is called after every batch.
+
+    Example:
+        >>> summary = ingest(read_paths([Path("users.mbox")]), store, engine)  # doctest: +SKIP
+        >>> summary.new, summary.duplicates                                      # doctest: +SKIP
+        (1200, 0)
+    """
+    if batch_size < 1:
+        raise InputError("batch size must be at least 1")
+    placer = Placer(source=source)
+    summary = IngestSummary()
+    errors: list[tuple[str, str]] = []
+    pending: list[MailRecord] = []
+
+    def flush() -> None:
+        nonlocal summary
+        if not pending:
+            return
+        recorded = Recorded(0, 0, 0, 0)
+        with store.batch() as batch:
+            placement = batch.place(placer, pending)
+            if engine is not None and placement.to_triage:
+                done = _triage(engine, batch.triage_inputs(placement.to_triage))
+                recorded = batch.record_triage(done, model_version=engine.model_version, actor=INGEST_ACTOR)
+            batch.record_notes(placement.notes, actor=INGEST_ACTOR)
+        summary = replace(
+            summary,
+            new=summary.new + placement.new,
+            duplicates=summary.duplicates + placement.duplicates,
+            triaged=summary.triaged + recorded.recorded,
+            drafted=summary.drafted + recorded.drafted,
+            updated=summary.updated + recorded.updated,
+            errors=tuple(errors),
+        )
+        pending.clear()
+        if progress is not None:
+            progress(summary)
+
+    def skip(where: str, why: str) -> None:
+        nonlocal summary
+        errors.append((where, why))
+        summary = replace(summary, skipped=summary.skipped + 1, errors=tuple(errors))
+
+    for item in records:
+        summary = replace(summary, read=summary.read + 1)
+        if isinstance(item, ReadProblem):
+            skip(item.where, item.why)
+            continue
+        why = _unusable(item)
+        if why is not None:
+            skip(item.where, why)
+            continue
+        pending.append(item)
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    log.info("ingest: %s", summary)
+    return summary
+
+
+def work(
+    store: Store,
+    engine: TriageEngine,
+    worker_id: str,
+    *,
+    batch: int = 100,
+    until_empty: bool = False,
+    stale_after: timedelta = DEFAULT_CLAIM_TIMEOUT,
+    poll_seconds: float = 2.0,
+    should_stop: Callable[[], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[WorkSummary], None] | None = None,
+) -> WorkSummary:
+    """Claim waiting messages, triage them and record the results, batch after batch.
+
+    Stops when nothing is left (`until_empty`) or when `should_stop()` says so; otherwise polls every
+    `poll_seconds`. Claims older than `stale_after` (a worker that died) are taken over.
+
+    Example:
+        >>> work(store, engine, "worker-1", until_empty=True).triaged  # doctest: +SKIP
+        42
+    """
+    if batch < 1:
+        raise InputError("batch size must be at least 1")
+    summary = WorkSummary()
+    while should_stop is None or not should_stop():
+        claim = store.claim(worker_id, batch, stale_after=stale_after)
+        if not claim.message_pks:
+            if until_empty:
+                break
+            sleep(poll_seconds)
+            continue
+        try:
+            done = _triage(engine, store.triage_inputs(claim.message_pks))
+        except BaseException:
+            try:
+                store.release(claim)
+            except StoreError:
+                log.warning(
+                    "could not release claim %s; it will be taken over after it times out", claim.token
+                )
+            raise
+        recorded = store.record_triage(done, model_version=engine.model_version, actor=worker_id, claim=claim)
+        summary = WorkSummary(
+            batches=summary.batches + 1,
+            triaged=summary.triaged + recorded.recorded,
+            lost=summary.lost + recorded.lost,
+            drafted=summary.drafted + recorded.drafted,
+            updated=summary.updated + recorded.updated,
+        )
+        if progress is not None:
+            progress(summary)
+    return summary
+
+
+# -- moderation -----------------------------------------------------------------------------------
+
+_EDITABLE = frozenset({ReviewStatus.PENDING, ReviewStatus.APPROVED, ReviewStatus.EDITED})
+
+
+def approve(store: Store, item_id: int, *, actor: str, note: str = "") -> ReviewView:
+    """Accept the draft as it is: pending → approved."""
+    return store.transition(
+        item_id,
+        allowed_from=frozenset({ReviewStatus.PENDING}),
+        to=ReviewStatus.APPROVED,
+        actor=actor,
+        note=note,
+        final_from_draft=True,
+    )
+
+
+def edit(store: Store, item_id: int, text: str, *, actor: str, note: str = "") -> ReviewView:
+    """Replace the text that will be sent: pending, approved or edited → edited."""
+    if not text.strip():
+        raise InputError("the edited reply is empty; reject the item instead")
+    return store.transition(
+        item_id, allowed_from=_EDITABLE, to=ReviewStatus.EDITED, actor=actor, note=note, final_text=text
+    )
+
+
+def reject(store: Store, item_id: int, reason: str, *, actor: str) -> ReviewView:
+    """Send nothing for this question: pending, approved or edited → rejected, with the reason audited."""
+    return store.transition(
+        item_id, allowed_from=_EDITABLE, to=ReviewStatus.REJECTED, actor=actor, note=reason
+    )
+
+
+def mark_sent(store: Store, item_id: int, *, actor: str, note: str = "") -> ReviewView:
+    """Record that the approved or edited reply was delivered: approved or edited → sent."""
+    return store.transition(
+        item_id,
+        allowed_from=frozenset({ReviewStatus.APPROVED, ReviewStatus.EDITED}),
+        to=ReviewStatus.SENT,
+        actor=actor,
+        note=note,
+        keep_final=True,
+    )
+
+
+def queue(store: Store, filters: QueueFilter | None = None) -> tuple[QueueEntry, ...]:
+    """The review items a moderator asked for, oldest first."""
+    return store.queue(filters)
+
+
+def show(store: Store, item_id: int) -> ReviewView:
+    """Everything about one review item."""
+    return store.show(item_id)

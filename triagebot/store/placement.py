@@ -1,0 +1,435 @@
+"""Where a new message goes: its thread, whether it asks something, and whether it waits for triage.
+
+Threading rules, applied to each new message in archive order:
+
+1. the thread of the message named in In-Reply-To, when that message is stored;
+2. otherwise the thread of the last stored message named in References (read from last to first);
+3. otherwise, when the subject reads as a reply ("Re: …", "AW: …", "返信: …"), the most recent thread of the
+   same source whose normalised subject is the same;
+4. otherwise a new thread. Its starter is a question, unless the message is itself a reply whose
+   parent we never saw (an archive that starts mid-conversation): such orphans are kept but not triaged.
+
+In a question thread, a message by the asker is a follow-up that waits for triage (the thread is then
+re-triaged with the combined text), unless someone else already answered: then it is skipped and the
+audit log says why (`Placement.notes`, written once the batch is triaged). A message by anyone else
+marks the thread answered.
+
+A `Placer` lives for one ingest run and remembers every thread it has seen, so a batch needs only a few
+bulk look-ups; everything it writes happens inside the batch's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from email.utils import parseaddr
+from typing import TypeVar
+
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from triagebot.core.models import Channel
+from triagebot.core.threads import is_reply_subject, normalize_subject
+from triagebot.ingest.records import MailRecord
+from triagebot.store.tables import MESSAGES, SOURCES, THREADS, MessageRow, SourceRow, ThreadRow
+from triagebot.store.views import Placement, TriageState
+
+DEFAULT_SOURCE = "mail"
+INGEST_LOCK = 72_656_422  # PostgreSQL advisory lock that keeps two ingest runs from interleaving batches
+CHUNK = 500  # ids per IN (...) look-up
+T = TypeVar("T")
+
+
+def author_key(author: str) -> str:
+    """The address an author is recognised by: the e-mail address in lower case, else the whole string."""
+    _, address = parseaddr(author)
+    key = address if "@" in address else author
+    return key.strip().lower()[:320]
+
+
+def chunked(values: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    """Slices of at most `size` values, to keep IN (...) lists within every database's limits."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def clean_text(text: str) -> str:
+    """Text every database accepts: no NUL characters (PostgreSQL refuses them), no lone surrogates."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def clean_record(record: MailRecord) -> MailRecord:
+    """The record with every text field made storable (the same record when nothing needed cleaning)."""
+    fields = (record.message_id, record.subject, record.author, record.text, record.original, record.where)
+    refs = (record.in_reply_to or "", *record.references)
+    if all(clean_text(value) is value for value in (*fields, *refs)):
+        return record
+    return replace(
+        record,
+        message_id=clean_text(record.message_id),
+        subject=clean_text(record.subject),
+        author=clean_text(record.author),
+        text=clean_text(record.text),
+        original=clean_text(record.original),
+        where=clean_text(record.where),
+        in_reply_to=clean_text(record.in_reply_to) if record.in_reply_to is not None else None,
+        references=tuple(clean_text(ref) for ref in record.references),
+    )
+
+
+def lock_threads(session: Session, ids: Sequence[int]) -> None:
+    """Take row locks on threads in ascending id order (PostgreSQL), so concurrent writers never deadlock."""
+    for part in chunked(sorted(ids)):
+        session.execute(
+            select(ThreadRow.id).where(ThreadRow.id.in_(part)).order_by(ThreadRow.id).with_for_update()
+        )
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two optional times."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+@dataclass(slots=True)
+class _Thread:
+    """What the placer knows about a thread; `id` is None until the thread row is inserted."""
+
+    id: int | None
+    source_id: int
+    root: str
+    subject: str
+    key: str
+    asker: str
+    is_question: bool
+    answered: bool
+    message_count: int
+    started_at: datetime | None
+    last_at: datetime | None
+
+
+@dataclass(slots=True)
+class _Placed:
+    """One new message and the decisions taken about it."""
+
+    record: MailRecord
+    thread: _Thread
+    source_id: int
+    is_question: bool
+    from_asker: bool
+    state: TriageState
+    note: str | None = None
+
+
+class Placer:
+    """Threads and stores batches of records for one ingest run, remembering what it has placed."""
+
+    def __init__(self, *, channel: Channel = Channel.EMAIL, source: str | None = None) -> None:
+        """`source` names the list or channel; when None each record's List-Id (or "mail") is used."""
+        self._channel = channel
+        self._source = source
+        self._by_message: dict[str, _Thread] = {}
+        self._by_id: dict[int, _Thread] = {}
+        self._latest: dict[tuple[int, str], _Thread | None] = {}
+        self._sources: dict[str, int] = {}
+        self._dirty: dict[int, _Thread] = {}  # stored threads changed by the current batch
+        self._authors: dict[str, str] = {}  # From header → author key; lists have few distinct posters
+
+    def source_name(self, record: MailRecord) -> str:
+        """The source a record belongs to."""
+        return self._source or record.list_id or DEFAULT_SOURCE
+
+    def place(self, session: Session, records: Sequence[MailRecord], *, now: datetime) -> Placement:
+        """Store the new records of one batch with their threads; return counts and what waits for triage."""
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
+        fresh, duplicates = self._fresh(session, [clean_record(r) for r in records])
+        if not fresh:
+            return Placement(new=0, duplicates=duplicates, to_triage=())
+        self._ensure_sources(session, {self.source_name(r) for r in fresh}, now)
+        self._prefetch(session, fresh)
+        self._dirty = {}
+        placed = [self._place_one(record) for record in fresh]
+        dirty = [self._dirty[tid] for tid in sorted(self._dirty)]
+        if dialect == "postgresql":
+            # Lock the stored threads we touch before anything else, in id order, as workers do: the
+            # message inserts below take key-share locks on them, and mixed orders could deadlock.
+            lock_threads(session, [tid for tid in sorted(self._dirty)])
+        self._insert_threads(session, placed, now)
+        inserted = self._insert_messages(session, placed, dialect, now)
+        self._update_threads(session, dirty, now)
+        notes = tuple(
+            (p.thread.id, p.note)
+            for p in placed
+            if p.note is not None and p.thread.id is not None and p.record.message_id in inserted
+        )
+        to_triage = tuple(
+            inserted[p.record.message_id]
+            for p in placed
+            if p.state is TriageState.UNTRIAGED and p.record.message_id in inserted
+        )
+        lost = len(placed) - len(inserted)  # taken by a concurrent writer between our check and insert
+        return Placement(new=len(inserted), duplicates=duplicates + lost, to_triage=to_triage, notes=notes)
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _fresh(self, session: Session, records: Sequence[MailRecord]) -> tuple[list[MailRecord], int]:
+        """Records whose Message-ID is neither stored nor repeated earlier in the batch."""
+        ids = list(dict.fromkeys(r.message_id for r in records))
+        stored: set[str] = set()
+        for part in chunked(ids):
+            stored.update(
+                session.scalars(select(MessageRow.message_id).where(MessageRow.message_id.in_(part)))
+            )
+        fresh: list[MailRecord] = []
+        seen: set[str] = set()
+        for record in records:
+            if record.message_id in stored or record.message_id in seen:
+                continue
+            seen.add(record.message_id)
+            fresh.append(record)
+        return fresh, len(records) - len(fresh)
+
+    def _ensure_sources(self, session: Session, names: set[str], now: datetime) -> None:
+        """Create the source rows this batch needs and remember their ids."""
+        missing = sorted(names - self._sources.keys())
+        if not missing:
+            return
+        kind = self._channel.value
+        rows = [{"kind": kind, "location": name, "created_at": now} for name in missing]
+        dialect = session.get_bind().dialect.name
+        stmt = postgresql.insert(SOURCES) if dialect == "postgresql" else sqlite.insert(SOURCES)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "location"]), rows)
+        found = session.execute(
+            select(SourceRow.location, SourceRow.id).where(
+                SourceRow.kind == kind, SourceRow.location.in_(missing)
+            )
+        )
+        self._sources.update({location: source_id for location, source_id in found})
+
+    def _prefetch(self, session: Session, fresh: Sequence[MailRecord]) -> None:
+        """Load, in bulk, the stored threads that this batch's headers and subjects may point to."""
+        wanted = {
+            ref
+            for r in fresh
+            for ref in (r.in_reply_to, *r.references)
+            if ref and ref not in self._by_message
+        }
+        thread_of: dict[str, int] = {}
+        ordered = sorted(wanted)
+        for part in chunked(ordered):
+            rows = session.execute(
+                select(MessageRow.message_id, MessageRow.thread_id).where(MessageRow.message_id.in_(part))
+            )
+            thread_of.update({mid: tid for mid, tid in rows})
+        keys: set[tuple[int, str]] = set()
+        for r in fresh:
+            if is_reply_subject(r.subject):
+                key = (self._sources[self.source_name(r)], normalize_subject(r.subject))
+                if key[1] and key not in self._latest:
+                    keys.add(key)
+        latest: dict[tuple[int, str], int] = {}
+        for pairs in chunked(sorted(keys)):
+            found = session.execute(
+                select(ThreadRow.source_id, ThreadRow.subject_key, func.max(ThreadRow.id))
+                .where(tuple_(ThreadRow.source_id, ThreadRow.subject_key).in_(pairs))
+                .group_by(ThreadRow.source_id, ThreadRow.subject_key)
+            )
+            latest.update({(sid, key): tid for sid, key, tid in found if tid is not None})
+        self._load_threads(session, {*thread_of.values(), *latest.values()})
+        for mid, tid in thread_of.items():
+            self._by_message[mid] = self._by_id[tid]
+        for key in keys:
+            newest = latest.get(key)
+            self._latest[key] = self._by_id[newest] if newest is not None else None
+
+    def _load_threads(self, session: Session, ids: set[int]) -> None:
+        """Bring stored threads into memory (those not seen yet in this run)."""
+        todo = sorted(ids - self._by_id.keys())
+        columns = (
+            ThreadRow.id,
+            ThreadRow.source_id,
+            ThreadRow.root_message_id,
+            ThreadRow.subject,
+            ThreadRow.subject_key,
+            ThreadRow.asker,
+            ThreadRow.is_question,
+            ThreadRow.answered,
+            ThreadRow.message_count,
+            ThreadRow.started_at,
+            ThreadRow.last_at,
+        )
+        for part in chunked(todo):
+            for row in session.execute(select(*columns).where(ThreadRow.id.in_(part))):
+                self._by_id[row.id] = _Thread(
+                    id=row.id,
+                    source_id=row.source_id,
+                    root=row.root_message_id,
+                    subject=row.subject,
+                    key=row.subject_key,
+                    asker=row.asker,
+                    is_question=row.is_question,
+                    answered=row.answered,
+                    message_count=row.message_count,
+                    started_at=row.started_at,
+                    last_at=row.last_at,
+                )
+
+    def _parent(self, record: MailRecord, source_id: int) -> _Thread | None:
+        """The thread a message replies to, by the rules in the module docstring."""
+        if record.in_reply_to and record.in_reply_to in self._by_message:
+            return self._by_message[record.in_reply_to]
+        for ref in reversed(record.references):
+            if ref in self._by_message:
+                return self._by_message[ref]
+        if is_reply_subject(record.subject):
+            key = normalize_subject(record.subject)
+            if key:
+                return self._latest.get((source_id, key))
+        return None
+
+    def _place_one(self, record: MailRecord) -> _Placed:
+        """Decide thread, role and triage state of one new message, updating the in-memory threads."""
+        source_id = self._sources[self.source_name(record)]
+        author = self._authors.get(record.author)
+        if author is None:
+            author = self._authors[record.author] = author_key(record.author)
+        thread = self._parent(record, source_id)
+        if thread is None:
+            orphan = bool(record.in_reply_to or record.references or is_reply_subject(record.subject))
+            key = normalize_subject(record.subject)
+            thread = _Thread(
+                id=None,
+                source_id=source_id,
+                root=record.message_id,
+                subject=record.subject,
+                key=key[:500],
+                asker=author,
+                is_question=not orphan,
+                answered=False,
+                message_count=1,
+                started_at=record.sent_at,
+                last_at=record.sent_at,
+            )
+            if key:
+                self._latest[(source_id, key)] = thread
+            self._by_message[record.message_id] = thread
+            state = TriageState.UNTRIAGED if thread.is_question else TriageState.SKIPPED
+            return _Placed(record, thread, source_id, thread.is_question, True, state)
+        self._by_message[record.message_id] = thread
+        thread.message_count += 1
+        thread.last_at = _later(thread.last_at, record.sent_at)
+        if thread.id is not None:
+            self._dirty[thread.id] = thread
+        from_asker = author == thread.asker
+        if not from_asker:
+            thread.answered = True
+            return _Placed(record, thread, source_id, False, False, TriageState.SKIPPED)
+        if not thread.is_question:
+            return _Placed(record, thread, source_id, False, True, TriageState.SKIPPED)
+        if thread.answered:
+            note = (
+                f"follow-up <{record.message_id}> from the asker came after the thread was answered; "
+                "no new draft"
+            )
+            return _Placed(record, thread, source_id, False, True, TriageState.SKIPPED, note)
+        return _Placed(record, thread, source_id, False, True, TriageState.UNTRIAGED)
+
+    def _insert_threads(self, session: Session, placed: Sequence[_Placed], now: datetime) -> None:
+        """Insert the threads started in this batch and learn their ids."""
+        new = list({id(p.thread): p.thread for p in placed if p.thread.id is None}.values())
+        if not new:
+            return
+        rows = [
+            {
+                "source_id": t.source_id,
+                "root_message_id": t.root,
+                "subject": t.subject,
+                "subject_key": t.key,
+                "asker": t.asker,
+                "is_question": t.is_question,
+                "answered": t.answered,
+                "message_count": t.message_count,
+                "started_at": t.started_at,
+                "last_at": t.last_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for t in new
+        ]
+        returned = session.execute(insert(THREADS).returning(THREADS.c.id, THREADS.c.root_message_id), rows)
+        ids = {root: tid for tid, root in returned}
+        for t in new:
+            t.id = ids[t.root]
+            self._by_id[t.id] = t
+
+    def _insert_messages(
+        self, session: Session, placed: Sequence[_Placed], dialect: str, now: datetime
+    ) -> dict[str, int]:
+        """Insert the messages (ON CONFLICT DO NOTHING on Message-ID); map each inserted one to its key."""
+        rows = [
+            {
+                "message_id": p.record.message_id,
+                "thread_id": p.thread.id,
+                "source_id": p.source_id,
+                "author": p.record.author,
+                "from_asker": p.from_asker,
+                "subject": p.record.subject,
+                "sent_at": p.record.sent_at,
+                "in_reply_to": p.record.in_reply_to,
+                "references": list(p.record.references),
+                "text": p.record.text,
+                "original": p.record.original,
+                "raw": p.record.raw,
+                "origin": p.record.where,
+                "is_question": p.is_question,
+                "triage_state": p.state.value,
+                "claimed_by": None,
+                "claimed_at": None,
+                "created_at": now,
+            }
+            for p in placed
+        ]
+        base = postgresql.insert(MESSAGES) if dialect == "postgresql" else sqlite.insert(MESSAGES)
+        stmt = base.on_conflict_do_nothing(index_elements=["message_id"]).returning(
+            MESSAGES.c.id, MESSAGES.c.message_id
+        )
+        return {mid: pk for pk, mid in session.execute(stmt, rows)}
+
+    def _update_threads(self, session: Session, dirty: Sequence[_Thread], now: datetime) -> None:
+        """Write back the stored threads this batch changed."""
+        if not dirty:
+            return
+        session.execute(
+            update(THREADS)
+            .where(THREADS.c.id == bindparam("thread_pk"))
+            .values(
+                answered=bindparam("answered"),
+                message_count=bindparam("message_count"),
+                last_at=bindparam("last_at"),
+                updated_at=bindparam("updated_at"),
+            ),
+            [
+                {
+                    "thread_pk": t.id,
+                    "answered": t.answered,
+                    "message_count": t.message_count,
+                    "last_at": t.last_at,
+                    "updated_at": now,
+                }
+                for t in dirty
+            ],
+        )

@@ -1,0 +1,212 @@
+"""SQLAlchemy tables of the review store; these ORM rows never leave `triagebot.store`.
+
+The schema itself is created by the Alembic migrations next to this module; a test checks that the two
+agree, so a column added here without a migration fails the build.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from triagebot.store.views import ReviewStatus, TriageState
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; a naive value is taken to be UTC already."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """SQLite hands back naive values: mark them as the UTC they were stored in."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    """A CHECK expression that keeps a status column within its enum."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names, so migrations can refer to them."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime}
+
+
+class SourceRow(Base):
+    """A mailing list or chat channel that messages come from."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("kind", "location", name="uq_sources_kind_location"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ThreadRow(Base):
+    """A conversation: its starter, the normalised subject used for subject threading, and its asker."""
+
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_source_subject", "source_id", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    root_message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    subject_key: Mapped[str] = mapped_column(String(500))
+    asker: Mapped[str] = mapped_column(String(320))
+    is_question: Mapped[bool] = mapped_column(Boolean)
+    answered: Mapped[bool] = mapped_column(Boolean)
+    message_count: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageRow(Base):
+    """One stored message: what the author wrote, the decoded body, the raw bytes and its triage state."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint(_in("triage_state", TriageState), name="triage_state"),
+        Index("ix_messages_triage_state", "triage_state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    author: Mapped[str] = mapped_column(Text)
+    from_asker: Mapped[bool] = mapped_column(Boolean)
+    subject: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[list[str]] = mapped_column(JSONDoc)
+    text: Mapped[str] = mapped_column(Text)
+    original: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    origin: Mapped[str] = mapped_column(Text)
+    is_question: Mapped[bool] = mapped_column(Boolean)
+    triage_state: Mapped[str] = mapped_column(String(12))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TriageResultRow(Base):
+    """What the engine said about a question (or a question plus the asker's follow-ups)."""
+
+    __tablename__ = "triage_results"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "model_version", name="uq_triage_results_message_model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    model_version: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(20))
+    tips: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    missing: Mapped[list[str]] = mapped_column(JSONDoc)
+    reply: Mapped[str] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewItemRow(Base):
+    """The single review item of a question thread: the current draft and its moderation state."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (CheckConstraint(_in("status", ReviewStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    draft_text: Mapped[str] = mapped_column(Text)
+    final_text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    tips: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    missing: Mapped[list[str]] = mapped_column(JSONDoc)
+    # " tip-a tip-b " and " os specifics ": portable LIKE filters on both SQLite and PostgreSQL.
+    tip_keys: Mapped[str] = mapped_column(Text)
+    missing_keys: Mapped[str] = mapped_column(Text)
+    triage_result_id: Mapped[int] = mapped_column(ForeignKey("triage_results.id"))
+    based_on_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """One change or note on a thread's review: from → to status, who, why, when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    review_item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id"))
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str | None] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Core handles on the tables, for bulk statements: ORM bulk inserts with RETURNING cost far more per row.
+SOURCES = cast(Table, SourceRow.__table__)
+THREADS = cast(Table, ThreadRow.__table__)
+MESSAGES = cast(Table, MessageRow.__table__)
+TRIAGE_RESULTS = cast(Table, TriageResultRow.__table__)
+REVIEW_ITEMS = cast(Table, ReviewItemRow.__table__)
+AUDIT_LOG = cast(Table, AuditRow.__table__)
