@@ -92,6 +92,7 @@ VERSION_CASES = [
     ("http://download.cloudstack.org/systemvm/4.18/ is slow", None),
     # traps: addresses, dates, units
     ("management server at 10.4.18.1 is unreachable", None),
+    ("nc -zv 10.0.4.19 8250 times out", None),
     ("ACS 4.18 ... IP 192.168.4.19 and netmask 255.255.4.0", "4.18"),
     ("date 2024.4.18; we run CloudStack 4.16", "4.16"),
     ("the VM has 4.5 GB of RAM on 4.19", "4.19"),
@@ -118,7 +119,7 @@ def test_explicit_version_far_down_a_long_paste(extractor: DetailExtractor) -> N
     filler = "2024-01-01 10:00:00,000 DEBUG [c.c.a.Agent] nothing to see\n" * (SCAN_LIMIT // 50)
     body = "Here is my log.\n" + filler + "Implementation Version is 4.18.1.0\n"
     assert extractor.extract("", body).version == "4.18.1.0"
-    bare = "Here is my log.\n" + filler + "step 4.19 done\n"
+    bare = "Here is my log.\n" + filler + "we run 4.19 here\n"
     assert extractor.extract("", bare).version is None
 
 
@@ -210,6 +211,11 @@ HYPERVISOR_CASES = [
     ("com.cloud.hypervisor.kvm.resource.LibvirtComputingResource", "KVM", "kvm"),
     ("cloudstack-agent and libvirt on the host", "KVM", "kvm"),
     ("downloaded systemvmtemplate-4.20.0-x86_64-xen.vhd.bz2", "XenServer", "xenserver"),
+    (
+        "registered systemvmtemplate-4.18.1-kvm.qcow2.bz2 on our XenServer 7.1 pool",
+        "XenServer 7.1",
+        "xenserver",
+    ),
     # the lab's outer layer is not the cloud's hypervisor
     ("CloudStack in VirtualBox with nested KVM", "KVM", "kvm"),
     ("I followed the quick install guide on Oracle VM VirtualBox with nested KVM", "KVM", "kvm"),
@@ -313,6 +319,11 @@ def test_full_japanese_question(extractor: DetailExtractor) -> None:
     report = extractor.extract("ホスト追加", body)
     assert (report.version, report.os, report.hypervisor) == ("4.18.1.0", "Ubuntu 22.04", "KVM")
     assert report.specifics is True
+
+
+def test_letters_that_grow_when_lower_cased_keep_offsets(extractor: DetailExtractor) -> None:
+    report = extractor.extract("İstanbul office", "İİİ CloudStack 4.19 on Ubuntu 22.04 with KVM")
+    assert (report.version, report.os, report.hypervisor) == ("4.19", "Ubuntu 22.04", "KVM")
 
 
 def test_missing_details_are_listed_in_order(extractor: DetailExtractor) -> None:

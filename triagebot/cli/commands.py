@@ -1,3 +1,5 @@
 """Import every command module so its commands register on the `cli` group."""
 
-from triagebot.cli import archive_cmds, eval_cmds, triage_cmds  # noqa: F401
+import triagebot.cli.archive_cmds  # noqa: F401
+import triagebot.cli.eval_cmds  # noqa: F401
+import triagebot.cli.triage_cmds  # noqa: F401

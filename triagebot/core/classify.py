@@ -36,6 +36,11 @@ RELATIVE_CUT = 0.4  # a second or third tip must score at least this share of th
 RULE_TEXT_LIMIT = 300_000
 FALLBACK_THRESHOLD = 0.5
 _WORD = r"(?u)\b[A-Za-z_][A-Za-z0-9_.\-]+\b"
+# words too common to explain anything to a moderator
+_WEAK = frozenset(
+    "a an and any are can could do does for from get got have help how i if in is it me my not of on or "
+    "please should so that the then there this to what when where which why will with you your".split()
+)
 
 
 def build_pipeline(random_state: int = 0) -> Pipeline:
@@ -291,7 +296,8 @@ class Classifier:
             if contributions[position] <= 0 or len(phrases) >= limit:
                 break
             phrase = _phrase_for(str(self.model.feature_names[indices[position]]), text, lowered)
-            if phrase and not any(phrase in p or p in phrase for p in phrases):
+            weak = not phrase or phrase.lower() in _WEAK or len(phrase) < 3
+            if not weak and not any(phrase in p or p in phrase for p in phrases):
                 phrases.append(phrase)
         return phrases
 

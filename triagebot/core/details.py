@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from triagebot.core.kb import Hypervisor, KnowledgeBase, OsEntry, Release
 from triagebot.core.models import DetailReport
+from triagebot.core.question import split_prose_and_logs
 from triagebot.core.versions import parse_version
 from triagebot.errors import KnowledgeBaseError, Problem
 
@@ -117,6 +118,7 @@ class _AliasIndex:
     """Aliases by the words that gate them, so a question only tries the spellings it could contain."""
 
     def __init__(self, aliases: Sequence[_Alias]) -> None:
+        """Index the aliases by their gate words; spellings in other scripts are probed by substring."""
         self._by_word: dict[str, list[_Alias]] = {}
         for alias in aliases:
             for word in alias.gate:
@@ -222,6 +224,7 @@ class _VersionFinder:
     """Reads CloudStack versions and checks them against the release catalog."""
 
     def __init__(self, releases: Sequence[Release]) -> None:
+        """Index the catalog by four-part key and by series."""
         self._exact: dict[tuple[int, ...], str] = {}
         self._series: set[tuple[int, int]] = set()
         for release in releases:
@@ -243,6 +246,7 @@ class _VersionFinder:
         return self._normalise(written)
 
     def _normalise(self, written: str) -> tuple[tuple[int, ...], str, bool] | None:
+        """The slow path of `normalise`, for spellings not worked out in advance."""
         parts = written.split(".")
         if any(len(part) > 1 and part.startswith("0") for part in parts):
             return None
@@ -302,6 +306,7 @@ class _VersionFinder:
         return False
 
     def _judge(self, low: str, match: re.Match[str]) -> _VersionHit | None:
+        """An accepted mention, or None for units, file names, other products' numbers, unknown versions."""
         found = self.normalise(match.group())
         if found is None:
             return None
@@ -523,6 +528,7 @@ class _OsFinder:
     """Finds the management server's OS, never a guest's or the system VM's."""
 
     def __init__(self, entries: Sequence[OsEntry]) -> None:
+        """Compile one pattern per spelling and note which spellings need a version to count."""
         aliases: list[_Alias] = []
         self._entry: dict[str, tuple[OsEntry, bool]] = {}
         owners: dict[str, str] = {}
@@ -562,6 +568,7 @@ class _OsFinder:
     def _judge(
         self, low: str, match: re.Match[str], alias: _Alias, floor: int, ceiling: int, roles: _RoleWords
     ) -> _OsHit | None:
+        """A usable mention with its rank, or None for guests, system VMs and names inside paths."""
         entry, needs_version = self._entry[alias.key]
         start, end = match.span()
         if _inside_name(low, start, end):
@@ -660,6 +667,7 @@ class _HypervisorFinder:
     """Finds the hypervisor the poster runs under CloudStack."""
 
     def __init__(self, hypervisors: Sequence[Hypervisor]) -> None:
+        """Compile one pattern per spelling and remember each spelling's display name."""
         aliases: list[_Alias] = []
         self._entry: dict[str, tuple[Hypervisor, str]] = {}
         owners: dict[str, str] = {}
@@ -692,6 +700,7 @@ class _HypervisorFinder:
         return (f"{best.display} {version}" if version else best.display), best.kind
 
     def _judge(self, low: str, match: re.Match[str], alias: _Alias) -> _HvHit | None:
+        """A usable mention with its rank, or None for a lab's outer layer or a plain 'bare metal'."""
         hv, display = self._entry[alias.key]
         start, end = match.start(), match.end("alias")
         if _HV_OUTER_LAYER.match(low, end):
@@ -713,6 +722,7 @@ class _HypervisorFinder:
 
     @staticmethod
     def _version(hv: Hypervisor, key: str, match: re.Match[str], low: str) -> str | None:
+        """The version written after the name when its numbers mean something (`2012 R2` for Hyper-V)."""
         if hv.id in _HV_UNVERSIONED or key == "xen":
             return None
         if hv.id == "hyperv":
@@ -1096,6 +1106,7 @@ class DetailExtractor:
     def __init__(
         self, releases: Sequence[Release], os_entries: Sequence[OsEntry], hypervisors: Sequence[Hypervisor]
     ) -> None:
+        """Compile the finders for these catalogs, once per knowledge base."""
         self._versions = _VersionFinder(releases)
         self._os = _OsFinder(os_entries)
         self._hypervisors = _HypervisorFinder(hypervisors)
@@ -1117,8 +1128,28 @@ class DetailExtractor:
             os=self._os.find(scan),
             hypervisor=hypervisor[0] if hypervisor else None,
             hypervisor_kind=hypervisor[1] if hypervisor else None,
-            specifics=_has_specifics(scan),
+            specifics=_has_specifics(scan) or _describes_enough(body),
         )
+
+
+SUBSTANTIAL_EN_WORDS = 14
+SUBSTANTIAL_JA_CHARS = 40
+_JA_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+
+
+def _describes_enough(body: str) -> bool:
+    """A pasted log, or a situation told at some length in prose, also gives a helper something to go on.
+
+    The short vague posts ("setup fails, ideas?", "インストールできません") stay below these lengths.
+    """
+    prose, logs = split_prose_and_logs(body)
+    if logs:
+        return True
+    japanese = len(_JA_CHAR.findall(prose))
+    if japanese >= 10:
+        return japanese >= SUBSTANTIAL_JA_CHARS
+    return len(_EN_WORD.findall(prose)) >= SUBSTANTIAL_EN_WORDS
 
 
 def _series(version: str | None) -> str | None:
