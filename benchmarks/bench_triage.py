@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from triagebot.app import engine_from, read_templates  # noqa: E402
-from triagebot.core.classify import train_model  # noqa: E402
 from triagebot.core.models import Channel, InboundMessage  # noqa: E402
+from triagebot.core.training import train_model  # noqa: E402
 from triagebot.kbfiles import load_knowledge_base  # noqa: E402
 from triagebot.modelstore import save_model  # noqa: E402
 

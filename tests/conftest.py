@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from triagebot.app import Engine, engine_from, read_templates
-from triagebot.core.classify import TrainedModel, train_model
+from triagebot.core.classify import TrainedModel
 from triagebot.core.kb import KnowledgeBase
+from triagebot.core.training import train_model
 from triagebot.kbfiles import load_knowledge_base
 from triagebot.modelstore import ModelMeta, save_model
 

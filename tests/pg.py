@@ -2,7 +2,8 @@
 
 `start_server()` runs initdb into a temporary directory as the `postgres` user, starts `pg_ctl` on a free
 127.0.0.1 port with fsync off, and hands back a `PgServer` that creates a fresh database per test and
-stops the server at the end. Anything that goes wrong raises `PgUnavailable` with the command, its output
+stops the server at the end (a server left behind by a session that was killed is stopped by the next one).
+Anything that goes wrong raises `PgUnavailable` with the command, its output
 and what to install: the tests fail with that message, they never skip.
 """
 
@@ -21,6 +22,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 ENV_URL = "TRIAGEBOT_TEST_PG_URL"
+PREFIX = "triagebot-pg-"
 HINT = (
     "PostgreSQL is needed for these tests: install it (apt-get install postgresql) and run the tests as "
     f"root, or point {ENV_URL} at a server where the user may create databases"
@@ -117,6 +119,38 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    """True if a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_orphans(bindir: Path) -> None:
+    """Stop private servers whose test session died without its teardown (killed, timed out)."""
+    for root in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        owner = root / "owner.pid"
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(pid):
+            continue
+        if (root / "data" / "postmaster.pid").exists():
+            try:
+                _run(
+                    [str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"],
+                    as_postgres=os.geteuid() == 0,
+                )
+            except PgUnavailable:
+                continue
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def start_server() -> PgServer:
     """Use TRIAGEBOT_TEST_PG_URL when set; otherwise start a private server (about a second)."""
     given = os.environ.get(ENV_URL)
@@ -129,7 +163,9 @@ def start_server() -> PgServer:
             raise PgUnavailable(f"{ENV_URL}={given!r} is not reachable: {exc}") from None
         return server
     bindir = _bindir()
-    root = Path(tempfile.mkdtemp(prefix="triagebot-pg-"))
+    _reap_orphans(bindir)
+    root = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (root / "owner.pid").write_text(str(os.getpid()))
     as_root = os.geteuid() == 0
     (root / "data").mkdir()
     (root / "sock").mkdir()

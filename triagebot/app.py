@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triagebot.config import Settings
-from triagebot.core.classify import Classifier, SymptomRules, TrainedModel, train_model
+from triagebot.core.classify import Classifier, SymptomRules, TrainedModel
 from triagebot.core.details import DetailExtractor
 from triagebot.core.kb import KnowledgeBase
 from triagebot.core.models import Channel, InboundMessage, TriageResult
@@ -41,7 +41,9 @@ def now_iso() -> str:
 
 
 def train_and_save(kb: KnowledgeBase, models_dir: Path) -> tuple[TrainedModel, ModelMeta]:
-    """Train on the knowledge base and save the stamped model."""
+    """Train on the knowledge base and save the stamped model (scikit-learn is imported only here)."""
+    from triagebot.core.training import train_model
+
     model = train_model(kb)
     examples = sum(len(t.examples) for t in kb.tips) + len(kb.out_of_scope)
     meta = save_model(model, models_dir, trained_at=now_iso(), examples=examples)

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import platform
 from dataclasses import asdict, dataclass
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy
-import scipy
-import sklearn
 
 from triagebot.core.classify import TrainedModel
 from triagebot.errors import ModelError
@@ -48,9 +46,9 @@ class ModelMeta:
 def library_versions() -> dict[str, str]:
     """The versions a pickled model depends on."""
     return {
-        "sklearn": sklearn.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
+        "sklearn": installed_version("scikit-learn"),
+        "numpy": installed_version("numpy"),
+        "scipy": installed_version("scipy"),
         "python": platform.python_version(),
     }
 

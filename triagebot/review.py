@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -123,12 +123,14 @@ def ingest(
     if batch_size < 1:
         raise InputError("batch size must be at least 1")
     placer = Placer(source=source)
-    summary = IngestSummary()
+    counts = {"read": 0, "new": 0, "duplicates": 0, "skipped": 0, "triaged": 0, "drafted": 0, "updated": 0}
     errors: list[tuple[str, str]] = []
     pending: list[MailRecord] = []
 
+    def current() -> IngestSummary:
+        return IngestSummary(errors=tuple(errors), **counts)
+
     def flush() -> None:
-        nonlocal summary
         if not pending:
             return
         recorded = Recorded(0, 0, 0, 0)
@@ -138,37 +140,28 @@ def ingest(
                 done = _triage(engine, batch.triage_inputs(placement.to_triage))
                 recorded = batch.record_triage(done, model_version=engine.model_version, actor=INGEST_ACTOR)
             batch.record_notes(placement.notes, actor=INGEST_ACTOR)
-        summary = replace(
-            summary,
-            new=summary.new + placement.new,
-            duplicates=summary.duplicates + placement.duplicates,
-            triaged=summary.triaged + recorded.recorded,
-            drafted=summary.drafted + recorded.drafted,
-            updated=summary.updated + recorded.updated,
-            errors=tuple(errors),
-        )
+        counts["new"] += placement.new
+        counts["duplicates"] += placement.duplicates
+        counts["triaged"] += recorded.recorded
+        counts["drafted"] += recorded.drafted
+        counts["updated"] += recorded.updated
         pending.clear()
         if progress is not None:
-            progress(summary)
-
-    def skip(where: str, why: str) -> None:
-        nonlocal summary
-        errors.append((where, why))
-        summary = replace(summary, skipped=summary.skipped + 1, errors=tuple(errors))
+            progress(current())
 
     for item in records:
-        summary = replace(summary, read=summary.read + 1)
-        if isinstance(item, ReadProblem):
-            skip(item.where, item.why)
-            continue
-        why = _unusable(item)
+        counts["read"] += 1
+        why = item.why if isinstance(item, ReadProblem) else _unusable(item)
         if why is not None:
-            skip(item.where, why)
+            errors.append((item.where, why))
+            counts["skipped"] += 1
             continue
-        pending.append(item)
+        if isinstance(item, MailRecord):
+            pending.append(item)
         if len(pending) >= batch_size:
             flush()
     flush()
+    summary = current()
     log.info("ingest: %s", summary)
     return summary
 

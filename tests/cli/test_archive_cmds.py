@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-import triagebot.cli.commands  # noqa: F401  (registers the commands)
+import triagebot.cli.archive_cmds  # noqa: F401  (registers the commands)
 from tests.store.dump import dump
 from tests.store.factories import archive_records, record
 from triagebot.app import Engine, train_and_save

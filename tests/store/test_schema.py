@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +129,23 @@ def test_processes_opening_a_new_database_at_once_do_not_collide(make_db_url: Ca
         assert current_revision(store.engine) == "0001"
     finally:
         store.close()
+
+
+def test_threads_opening_a_new_database_at_once_do_not_collide(db_url: str) -> None:
+    """Alembic keeps process-wide state: threads starting together must take turns, not crash."""
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            open_store(db_url).close()
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []

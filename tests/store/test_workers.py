@@ -194,17 +194,20 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
     failures: list[BaseException] = []
 
     def ingester() -> None:
-        store = open_store(db_url)
         try:
-            ingest(archive_records(600, seed=9), store, None, batch_size=25)
+            with open_store(db_url) as store:
+                ingest(archive_records(600, seed=9), store, None, batch_size=25)
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)
         finally:
-            store.close()
             stored.set()
 
     def worker(name: str) -> None:
-        store = open_store(db_url)
+        try:
+            store = open_store(db_url)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+            return
         try:
             work(
                 store,
@@ -212,7 +215,7 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
                 name,
                 batch=10,
                 poll_seconds=0.01,
-                should_stop=lambda: stored.is_set() and store.untriaged() == 0,
+                should_stop=lambda: bool(failures) or (stored.is_set() and store.untriaged() == 0),
             )
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)

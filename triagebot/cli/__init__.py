@@ -6,6 +6,7 @@ non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -27,13 +28,40 @@ class CliContext:
     settings: Settings
 
 
+# Each command's module is imported only when that command runs, so `triagebot triage` does not pay
+# for SQLAlchemy and `triagebot ingest` does not pay for anything it does not use.
+COMMAND_MODULES = {
+    "triage": "triagebot.cli.triage_cmds",
+    "train": "triagebot.cli.triage_cmds",
+    "eval": "triagebot.cli.eval_cmds",
+    "kb": "triagebot.cli.eval_cmds",
+    "ingest": "triagebot.cli.archive_cmds",
+    "work": "triagebot.cli.archive_cmds",
+    "queue": "triagebot.cli.archive_cmds",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module the first time the command is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, loaded or not."""
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module on first use."""
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line to stderr and exit with `code`."""
     click.echo(f"triagebot: {message}", err=True)
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -73,8 +101,6 @@ def cli(ctx: click.Context, config_path: Path | None, kb_dir: Path | None, db_ur
 
 def main() -> None:
     """Console-script entry point: run the group, turning our errors into one-line messages."""
-    from triagebot.cli import commands  # noqa: F401  (registers the commands)
-
     try:
         cli.main(prog_name="triagebot", standalone_mode=True)
     except TriagebotError as exc:

@@ -219,8 +219,9 @@ def check_templates(knowledge: Any, templates: dict[str, str], directory: Path) 
 
 def run_self_test(knowledge: Any, files: dict[str, str], kb_dir: Path) -> list[Problem]:
     """Train in memory; each tip's own examples must mostly classify to it (SELF_TEST_MIN)."""
-    from triagebot.core.classify import Classifier, SymptomRules, train_model
+    from triagebot.core.classify import Classifier, SymptomRules
     from triagebot.core.kb import line_of
+    from triagebot.core.training import train_model
 
     model = train_model(knowledge)
     classifier = Classifier(model, SymptomRules(knowledge))

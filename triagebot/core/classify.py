@@ -1,4 +1,4 @@
-"""Classification of questions onto ranked tips: a scikit-learn Pipeline plus exact symptom rules.
+"""Classification of questions onto ranked tips: a trained linear model plus exact symptom rules.
 
 The model is character and word n-gram TF-IDF feeding a calibrated linear SVM over every tip plus an
 explicit out-of-scope class, so "none of these" competes with the tips instead of being a low score.
@@ -7,6 +7,11 @@ rules (regexes of exact error strings from the knowledge base) raise a tip's sco
 confidence, independently for every tip they match.
 Scores below the abstention threshold, chosen from an out-of-fold precision/coverage sweep at training
 time, are not suggested. Every suggestion carries evidence: the rules and phrases that drove it.
+
+The model is trained as a plain scikit-learn Pipeline (`triagebot.core.training`); what runs here is its
+fitted arithmetic (vocabularies, IDF weights, SVM weights, sigmoid calibrators) replayed with NumPy, so
+triage neither imports scikit-learn nor pays its per-call input validation. A test checks both give the
+same probabilities.
 """
 
 from __future__ import annotations
@@ -17,16 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import KFold, cross_val_predict
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import MultiLabelBinarizer
-from sklearn.svm import LinearSVC
 
 from triagebot.core.kb import KnowledgeBase
 from triagebot.core.models import Classification, Question, TipScore
-from triagebot.core.question import classifier_text, make_question
+from triagebot.core.question import classifier_text
 
 OUT_OF_SCOPE = "__out_of_scope__"
 TARGET_PRECISION = 0.88
@@ -38,32 +37,54 @@ FALLBACK_THRESHOLD = 0.5
 _WORD = r"(?u)\b[A-Za-z_][A-Za-z0-9_.\-]+\b"
 # words too common to explain anything to a moderator
 _WEAK = frozenset(
-    "a an and any are can could do does for from get got have help how i if in is it me my not of on or "
-    "please should so that the then there this to what when where which why will with you your".split()
+    {
+        "a",
+        "an",
+        "and",
+        "any",
+        "are",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "got",
+        "have",
+        "help",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "not",
+        "of",
+        "on",
+        "or",
+        "please",
+        "should",
+        "so",
+        "that",
+        "the",
+        "then",
+        "there",
+        "this",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    }
 )
-
-
-def build_pipeline(random_state: int = 0) -> Pipeline:
-    """The classifier as a plain, unfitted scikit-learn Pipeline."""
-    features = FeatureUnion(
-        [
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=120_000
-                ),
-            ),
-            (
-                "words",
-                TfidfVectorizer(
-                    analyzer="word", token_pattern=_WORD, ngram_range=(1, 2), min_df=2, sublinear_tf=True
-                ),
-            ),
-        ]
-    )
-    svm = LinearSVC(C=0.5, random_state=random_state)
-    model = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
-    return Pipeline([("features", features), ("model", model)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +97,103 @@ class SweepPoint:
     abstention: float  # share of out-of-scope examples left alone
 
 
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureBlock:
+    """One fitted TF-IDF vectorizer: how it splits text, its vocabulary and IDF weights."""
+
+    analyzer: str  # "char_wb" or "word"
+    ngram_range: tuple[int, int]
+    token_pattern: str | None
+    vocabulary: dict[str, int]
+    idf: NDArray[np.float64]
+    sublinear_tf: bool
+    offset: int  # first column of this block in the joined feature space
+
+    def grams(self, text: str) -> list[str]:
+        """The n-grams the fitted vectorizer would count (lower-cased, as scikit-learn does)."""
+        text = text.lower()
+        low, high = self.ngram_range
+        grams: list[str] = []
+        if self.analyzer == "char_wb":
+            for word in _WHITE_SPACES.sub(" ", text).split():
+                padded = f" {word} "
+                for n in range(low, high + 1):
+                    grams.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+                    if len(padded) <= n:
+                        break
+            return grams
+        tokens = re.findall(self.token_pattern or r"(?u)\b\w\w+\b", text)
+        for n in range(low, high + 1):
+            grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        return grams
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModel:
+    """The fitted pipeline as arrays: features, per-fold SVM weights and sigmoid calibrators."""
+
+    blocks: tuple[FeatureBlock, ...]
+    classes: tuple[str, ...]
+    weights: NDArray[np.float64]  # (features, folds * classes)
+    intercepts: NDArray[np.float64]  # (folds * classes,)
+    sigmoid_a: NDArray[np.float64]
+    sigmoid_b: NDArray[np.float64]
+    folds: int
+
+    @property
+    def n_features(self) -> int:
+        """Width of the joined feature space."""
+        return self.blocks[-1].offset + len(self.blocks[-1].vocabulary)
+
+    def features(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Column indices and TF-IDF values of one text (each block L2-normalised, as fitted)."""
+        all_columns: list[NDArray[np.int64]] = []
+        all_values: list[NDArray[np.float64]] = []
+        for block in self.blocks:
+            counts: dict[int, int] = {}
+            vocabulary = block.vocabulary
+            for gram in block.grams(text):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            if block.sublinear_tf:
+                tf = np.log(tf) + 1.0
+            values = tf * block.idf[columns]
+            values /= np.sqrt(np.dot(values, values))
+            all_columns.append(columns + block.offset)
+            all_values.append(values)
+        if not all_columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(all_columns), np.concatenate(all_values)
+
+    def probabilities(self, columns: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Calibrated class probabilities of one feature row, averaged over the calibration folds."""
+        decision = values @ self.weights[columns] + self.intercepts
+        calibrated = 1.0 / (1.0 + np.exp(self.sigmoid_a * decision + self.sigmoid_b))
+        per_fold = calibrated.reshape(self.folds, len(self.classes))
+        totals = per_fold.sum(axis=1, keepdims=True)
+        uniform = np.full_like(per_fold, 1 / len(self.classes))
+        normalised = np.divide(per_fold, totals, out=uniform, where=totals != 0)
+        result: NDArray[np.float64] = normalised.mean(axis=0)
+        return result
+
+
 @dataclass(frozen=True, slots=True)
 class TrainedModel:
-    """A fitted pipeline with what prediction and evidence need."""
+    """What triage needs of a trained model: the compiled scorer, threshold, and evidence weights."""
 
-    pipeline: Pipeline
+    compiled: CompiledModel
     labels: tuple[str, ...]
     threshold: float
     sweep: tuple[SweepPoint, ...]
-    feature_names: NDArray[np.str_]
+    feature_names: tuple[str, ...]
     weights: NDArray[np.float32]  # (labels, features): mean linear weights, for evidence
     kb_digest: str
 
@@ -95,7 +204,7 @@ class Scored:
 
     scores: dict[str, float]
     hits: dict[str, tuple[float, tuple[str, ...]]]
-    row: object
+    row: tuple[NDArray[np.int64], NDArray[np.float64]]  # feature columns and values
     text: str
 
 
@@ -128,104 +237,6 @@ class SymptomRules:
         return found
 
 
-def training_set(kb: KnowledgeBase) -> tuple[list[str], list[tuple[str, ...]]]:
-    """Texts and label sets: every tip's examples, then the out-of-scope examples (no labels)."""
-    texts: list[str] = []
-    labels: list[tuple[str, ...]] = []
-    for tip in kb.tips:
-        for example in tip.examples:
-            texts.append(example)
-            labels.append((tip.id,))
-    for example in kb.out_of_scope:
-        texts.append(example)
-        labels.append(())
-    return texts, labels
-
-
-def train_model(kb: KnowledgeBase, *, random_state: int = 0, folds: int = 5) -> TrainedModel:
-    """Fit the pipeline on the knowledge base and choose the abstention threshold.
-
-    The threshold is the lowest one whose out-of-fold top-1 precision (rules included) reaches
-    TARGET_PRECISION while leaving at least MIN_ABSTENTION of out-of-scope examples alone: coverage
-    stays as high as that precision allows.
-    """
-    raw_texts, label_sets = training_set(kb)
-    texts = [classifier_text(make_question("", text)) for text in raw_texts]
-    classes = [labels[0] if labels else OUT_OF_SCOPE for labels in label_sets]
-    y = MultiLabelBinarizer(classes=list(kb.tip_ids)).fit_transform(label_sets)
-    rules = SymptomRules(kb)
-    rule_hits = [rules.match(text) for text in raw_texts]
-
-    oof = cross_val_predict(
-        build_pipeline(random_state),
-        texts,
-        classes,
-        cv=KFold(n_splits=folds, shuffle=True, random_state=random_state),
-        method="predict_proba",
-    )
-    order = sorted(set(classes))
-    tip_columns = [order.index(tip_id) for tip_id in kb.tip_ids]
-    combined = _with_rules(np.asarray(oof, dtype=np.float64)[:, tip_columns], rule_hits, kb.tip_ids)
-    sweep = _sweep(combined, y)
-    threshold = next(
-        (p.threshold for p in sweep if p.precision >= TARGET_PRECISION and p.abstention >= MIN_ABSTENTION),
-        FALLBACK_THRESHOLD,
-    )
-
-    pipeline = build_pipeline(random_state).fit(texts, classes)
-    return TrainedModel(
-        pipeline=pipeline,
-        labels=tuple(kb.tip_ids),
-        threshold=threshold,
-        sweep=tuple(sweep),
-        feature_names=np.asarray(pipeline.named_steps["features"].get_feature_names_out()),
-        weights=_mean_weights(pipeline, kb.tip_ids),
-        kb_digest=kb.digest,
-    )
-
-
-def _mean_weights(pipeline: Pipeline, labels: Sequence[str]) -> NDArray[np.float32]:
-    """Each tip's linear weights, averaged over the calibration folds: what evidence is read from."""
-    model = pipeline.named_steps["model"]
-    order = list(model.classes_)
-    coefs = np.mean([c.estimator.coef_ for c in model.calibrated_classifiers_], axis=0)
-    return np.asarray(coefs[[order.index(label) for label in labels]], dtype=np.float32)
-
-
-def _with_rules(
-    scores: NDArray[np.float64],
-    hits: Sequence[dict[str, tuple[float, tuple[str, ...]]]],
-    labels: Sequence[str],
-) -> NDArray[np.float64]:
-    combined = scores.copy()
-    index = {label: i for i, label in enumerate(labels)}
-    for row, found in enumerate(hits):
-        for tip_id, (confidence, _) in found.items():
-            col = index[tip_id]
-            combined[row, col] = max(combined[row, col], confidence)
-    return combined
-
-
-def _sweep(scores: NDArray[np.float64], y: NDArray[np.int_]) -> list[SweepPoint]:
-    in_scope = y.sum(axis=1) > 0
-    top = scores.argmax(axis=1)
-    top_score = scores.max(axis=1)
-    top_right = y[np.arange(len(y)), top] == 1
-    points = []
-    for threshold in np.round(np.arange(0.10, 0.96, 0.01), 2):
-        suggested = top_score >= threshold
-        n_suggested = int(suggested.sum())
-        points.append(
-            SweepPoint(
-                threshold=float(threshold),
-                coverage=float((suggested & in_scope).sum() / max(int(in_scope.sum()), 1)),
-                precision=float((suggested & top_right).sum() / n_suggested) if n_suggested else 1.0,
-                abstention=float((~suggested & ~in_scope).sum() / max(int((~in_scope).sum()), 1)),
-            )
-        )
-    return points
-
-
 class Classifier:
     """Ranks tips for questions with a trained model and the symptom rules."""
 
@@ -233,10 +244,7 @@ class Classifier:
         self.model = model
         self.rules = rules
         self.threshold = model.threshold if threshold is None else threshold
-        self._features = model.pipeline.named_steps["features"]
-        self._estimator = model.pipeline.named_steps["model"]
-        order = list(self._estimator.classes_)
-        self._columns = [order.index(label) for label in model.labels]
+        self._columns = [model.compiled.classes.index(label) for label in model.labels]
 
     def classify(self, question: Question) -> Classification:
         """Classify one question."""
@@ -251,15 +259,16 @@ class Classifier:
         if not questions:
             return []
         texts = [classifier_text(q) for q in questions]
-        matrix = self._features.transform(texts)
-        probabilities = np.asarray(self._estimator.predict_proba(matrix), dtype=np.float64)[:, self._columns]
+        compiled = self.model.compiled
         scored = []
-        for row, question in enumerate(questions):
+        for question, text in zip(questions, texts, strict=True):
+            columns, values = compiled.features(text)
+            probabilities = compiled.probabilities(columns, values)[self._columns]
             hits = self.rules.match(question.full_text)
-            scores = {label: float(probabilities[row, i]) for i, label in enumerate(self.model.labels)}
+            scores = {label: float(probabilities[i]) for i, label in enumerate(self.model.labels)}
             for tip_id, (confidence, _) in hits.items():
                 scores[tip_id] = max(scores.get(tip_id, 0.0), confidence)
-            scored.append(Scored(scores, hits, matrix[row], texts[row]))
+            scored.append(Scored(scores, hits, (columns, values), text))
         return scored
 
     def _rank(self, scored: Scored) -> Classification:
@@ -281,11 +290,12 @@ class Classifier:
         evidence.extend(f"phrase: {phrase}" for phrase in self._phrases(tip_id, scored.row, scored.text))
         return tuple(evidence)
 
-    def _phrases(self, tip_id: str, row: object, text: str, limit: int = 4) -> list[str]:
+    def _phrases(
+        self, tip_id: str, row: tuple[NDArray[np.int64], NDArray[np.float64]], text: str, limit: int = 4
+    ) -> list[str]:
         """The words of the question whose n-grams pushed hardest towards this tip."""
         label = self.model.labels.index(tip_id)
-        indices = row.indices  # type: ignore[attr-defined]
-        values = row.data  # type: ignore[attr-defined]
+        indices, values = row
         if len(indices) == 0:
             return []
         contributions = values * self.model.weights[label, indices]

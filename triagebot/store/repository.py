@@ -70,7 +70,7 @@ def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if memory:
         kwargs = {"connect_args": {"check_same_thread": False}, "poolclass": StaticPool}
@@ -97,6 +97,15 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def _masked(url: str) -> str:
+    """The URL for messages: password hidden, or only its scheme when it cannot be parsed."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}://…" if sep else "(unparsable)"
+
+
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine for `url`, with a clear StoreError for bad URLs and missing drivers."""
     try:
@@ -107,14 +116,14 @@ def make_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     except NoSuchModuleError as exc:
-        raise StoreError(f"no database driver for {url!r}: {exc}") from None
+        raise StoreError(f"no database driver for {_masked(url)}: {exc}") from None
     except ModuleNotFoundError as exc:
         raise StoreError(
-            f"the database driver for {url!r} is not installed ({exc.name}); "
+            f"the database driver for {_masked(url)} is not installed ({exc.name}); "
             "for PostgreSQL install triagebot[postgres]"
         ) from None
     except (ArgumentError, ValueError) as exc:
-        raise StoreError(f"not a database URL: {url!r} ({exc})") from None
+        raise StoreError(f"not a database URL: {_masked(url)} ({exc})") from None
 
 
 def open_store(url: str, *, clock: Clock = utc_now, migrate: bool = True) -> Store:
@@ -127,7 +136,7 @@ def open_store(url: str, *, clock: Clock = utc_now, migrate: bool = True) -> Sto
     store = Store(engine, clock=clock)
     if migrate:
         try:
-            schema.upgrade(store.write_engine)
+            schema.ensure_current(store.engine, store.write_engine)
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot prepare the database {store.display_url}: {_reason(exc)}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+# Alembic's `context` and `op` are process-wide proxies, so two threads must never run an upgrade at once;
+# other processes are kept apart by the database (see migrations/env.py).
+_UPGRADING = threading.Lock()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -34,8 +38,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration; safe to call from several processes at once."""
-    with engine.connect() as connection:
+    """Apply every pending migration; safe to call from several threads and processes at once."""
+    with _UPGRADING, engine.connect() as connection:
         command.upgrade(alembic_config(connection), revision)
         if connection.in_transaction():
             connection.commit()
+
+
+def ensure_current(engine: Engine, write_engine: Engine) -> None:
+    """Upgrade only when the database is behind: the usual case, already at head, needs one query."""
+    if current_revision(engine) != head_revision():
+        upgrade(write_engine)

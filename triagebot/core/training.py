@@ -1,0 +1,194 @@
+"""Training: the classifier as a plain scikit-learn Pipeline, its threshold sweep, and its compiled form.
+
+Only `triagebot train` (and tests) import this module; triage itself runs the compiled model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.svm import LinearSVC
+
+from triagebot.core.classify import (
+    _WORD,
+    FALLBACK_THRESHOLD,
+    MIN_ABSTENTION,
+    OUT_OF_SCOPE,
+    TARGET_PRECISION,
+    CompiledModel,
+    FeatureBlock,
+    SweepPoint,
+    SymptomRules,
+    TrainedModel,
+)
+from triagebot.core.kb import KnowledgeBase
+from triagebot.core.question import classifier_text, make_question
+
+
+def build_pipeline(random_state: int = 0) -> Pipeline:
+    """The classifier as a plain, unfitted scikit-learn Pipeline."""
+    features = FeatureUnion(
+        [
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=120_000
+                ),
+            ),
+            (
+                "words",
+                TfidfVectorizer(
+                    analyzer="word", token_pattern=_WORD, ngram_range=(1, 2), min_df=2, sublinear_tf=True
+                ),
+            ),
+        ]
+    )
+    svm = LinearSVC(C=0.5, random_state=random_state)
+    model = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
+    return Pipeline([("features", features), ("model", model)])
+
+
+def training_set(kb: KnowledgeBase) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Texts and label sets: every tip's examples, then the out-of-scope examples (no labels)."""
+    texts: list[str] = []
+    labels: list[tuple[str, ...]] = []
+    for tip in kb.tips:
+        for example in tip.examples:
+            texts.append(example)
+            labels.append((tip.id,))
+    for example in kb.out_of_scope:
+        texts.append(example)
+        labels.append(())
+    return texts, labels
+
+
+def train_pipeline(
+    kb: KnowledgeBase, *, random_state: int = 0, folds: int = 5
+) -> tuple[Pipeline, TrainedModel]:
+    """Fit the pipeline on the knowledge base, choose the abstention threshold, and compile it.
+
+    The threshold is the lowest one whose out-of-fold top-1 precision (rules included) reaches
+    TARGET_PRECISION while leaving at least MIN_ABSTENTION of out-of-scope examples alone: coverage
+    stays as high as that precision allows.
+    """
+    raw_texts, label_sets = training_set(kb)
+    texts = [classifier_text(make_question("", text)) for text in raw_texts]
+    classes = [labels[0] if labels else OUT_OF_SCOPE for labels in label_sets]
+    y = MultiLabelBinarizer(classes=list(kb.tip_ids)).fit_transform(label_sets)
+    rules = SymptomRules(kb)
+    rule_hits = [rules.match(text) for text in raw_texts]
+
+    oof = cross_val_predict(
+        build_pipeline(random_state),
+        texts,
+        classes,
+        cv=KFold(n_splits=folds, shuffle=True, random_state=random_state),
+        method="predict_proba",
+    )
+    order = sorted(set(classes))
+    tip_columns = [order.index(tip_id) for tip_id in kb.tip_ids]
+    combined = _with_rules(np.asarray(oof, dtype=np.float64)[:, tip_columns], rule_hits, kb.tip_ids)
+    sweep = _sweep(combined, y)
+    threshold = next(
+        (p.threshold for p in sweep if p.precision >= TARGET_PRECISION and p.abstention >= MIN_ABSTENTION),
+        FALLBACK_THRESHOLD,
+    )
+
+    pipeline = build_pipeline(random_state).fit(texts, classes)
+    return pipeline, TrainedModel(
+        compiled=compile_pipeline(pipeline),
+        labels=tuple(kb.tip_ids),
+        threshold=threshold,
+        sweep=tuple(sweep),
+        feature_names=tuple(str(name) for name in pipeline.named_steps["features"].get_feature_names_out()),
+        weights=_mean_weights(pipeline, kb.tip_ids),
+        kb_digest=kb.digest,
+    )
+
+
+def _mean_weights(pipeline: Pipeline, labels: Sequence[str]) -> NDArray[np.float32]:
+    """Each tip's linear weights, averaged over the calibration folds: what evidence is read from."""
+    model = pipeline.named_steps["model"]
+    order = list(model.classes_)
+    coefs = np.mean([c.estimator.coef_ for c in model.calibrated_classifiers_], axis=0)
+    return np.asarray(coefs[[order.index(label) for label in labels]], dtype=np.float32)
+
+
+def _with_rules(
+    scores: NDArray[np.float64],
+    hits: Sequence[dict[str, tuple[float, tuple[str, ...]]]],
+    labels: Sequence[str],
+) -> NDArray[np.float64]:
+    combined = scores.copy()
+    index = {label: i for i, label in enumerate(labels)}
+    for row, found in enumerate(hits):
+        for tip_id, (confidence, _) in found.items():
+            col = index[tip_id]
+            combined[row, col] = max(combined[row, col], confidence)
+    return combined
+
+
+def _sweep(scores: NDArray[np.float64], y: NDArray[np.int_]) -> list[SweepPoint]:
+    in_scope = y.sum(axis=1) > 0
+    top = scores.argmax(axis=1)
+    top_score = scores.max(axis=1)
+    top_right = y[np.arange(len(y)), top] == 1
+    points = []
+    for threshold in np.round(np.arange(0.10, 0.96, 0.01), 2):
+        suggested = top_score >= threshold
+        n_suggested = int(suggested.sum())
+        points.append(
+            SweepPoint(
+                threshold=float(threshold),
+                coverage=float((suggested & in_scope).sum() / max(int(in_scope.sum()), 1)),
+                precision=float((suggested & top_right).sum() / n_suggested) if n_suggested else 1.0,
+                abstention=float((~suggested & ~in_scope).sum() / max(int((~in_scope).sum()), 1)),
+            )
+        )
+    return points
+
+
+def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
+    """Read the fitted arithmetic out of the pipeline built by `build_pipeline`."""
+    blocks = []
+    offset = 0
+    for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+        vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+        blocks.append(
+            FeatureBlock(
+                analyzer=vectorizer.analyzer,
+                ngram_range=tuple(vectorizer.ngram_range),
+                token_pattern=vectorizer.token_pattern if vectorizer.analyzer == "word" else None,
+                vocabulary=vocabulary,
+                idf=np.asarray(vectorizer.idf_, dtype=np.float64),
+                sublinear_tf=bool(vectorizer.sublinear_tf),
+                offset=offset,
+            )
+        )
+        offset += len(vocabulary)
+    model = pipeline.named_steps["model"]
+    folds = model.calibrated_classifiers_
+    for fold in folds:
+        if list(fold.estimator.classes_) != list(model.classes_) or fold.method != "sigmoid":
+            raise ValueError("unexpected calibrated classifier layout")
+    return CompiledModel(
+        blocks=tuple(blocks),
+        classes=tuple(str(c) for c in model.classes_),
+        weights=np.hstack([f.estimator.coef_.T for f in folds]).astype(np.float64),
+        intercepts=np.concatenate([f.estimator.intercept_ for f in folds]).astype(np.float64),
+        sigmoid_a=np.concatenate([[c.a_ for c in f.calibrators] for f in folds]).astype(np.float64),
+        sigmoid_b=np.concatenate([[c.b_ for c in f.calibrators] for f in folds]).astype(np.float64),
+        folds=len(folds),
+    )
+
+
+def train_model(kb: KnowledgeBase, *, random_state: int = 0, folds: int = 5) -> TrainedModel:
+    """Train and return what triage needs (see `train_pipeline` for the fitted Pipeline too)."""
+    return train_pipeline(kb, random_state=random_state, folds=folds)[1]
