@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sys
 import time
 import unicodedata
@@ -137,6 +139,13 @@ def _engine(ctx: CliContext) -> Any:
     help='Triage one {"subject", "body"} object per line of FILE (\'-\' for stdin).',
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="With --jsonl: processes to use (0 = one per CPU core, 1 = this process only).",
+)
+@click.option(
     "--table",
     is_flag=True,
     help="With --jsonl: print a readable table and one full reply per language instead of JSON.",
@@ -150,6 +159,7 @@ def triage(
     channel: str,
     as_json: bool,
     jsonl: str | None,
+    workers: int,
     table: bool,
 ) -> None:
     """Triage a question: suggested tips, the four details, and the drafted reply.
@@ -166,7 +176,7 @@ def triage(
     if jsonl is not None:
         if text or file:
             fail("--jsonl cannot be combined with TEXT or -f", EXIT_USAGE)
-        sys.exit(_triage_jsonl(ctx, jsonl, chan, table))
+        sys.exit(_triage_jsonl(ctx, jsonl, chan, table, workers or min(os.cpu_count() or 1, 8)))
     try:
         body, warning = _read_question(text, file)
     except InputError as exc:
@@ -201,32 +211,64 @@ def _read_question(text: str | None, file: Path | None) -> tuple[str, str | None
     return decode_input(sys.stdin.buffer.read(MAX_INPUT + 1), "stdin")
 
 
-def _jsonl_lines(stream: IO[bytes]) -> Iterator[tuple[int, InboundMessage | str]]:
-    """(line number, message or error text) for every non-empty line."""
+def _parse_line(number: int, raw: bytes) -> InboundMessage | str:
+    """One JSONL input line → a message, or the error text for its output line."""
+    try:
+        item = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return f"line {number}: not valid UTF-8"
+    except json.JSONDecodeError as exc:
+        return f"line {number}: not valid JSON ({exc.msg})"
+    if not isinstance(item, dict):
+        return f"line {number}: expected a JSON object with subject and body"
+    subject, body = item.get("subject", ""), item.get("body", "")
+    if not isinstance(subject, str) or not isinstance(body, str):
+        return f"line {number}: subject and body must be strings"
+    if not subject.strip() and not body.strip():
+        return f"line {number}: empty question"
+    return _message(subject, body, Channel.EMAIL, "jsonl")
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[list[tuple[int, bytes]]]:
+    """Numbered non-empty lines, BATCH at a time."""
+    chunk: list[tuple[int, bytes]] = []
     for number, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield number, f"line {number}: not valid UTF-8"
-            continue
-        except json.JSONDecodeError as exc:
-            yield number, f"line {number}: not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(item, dict):
-            yield number, f"line {number}: expected a JSON object with subject and body"
-            continue
-        subject, body = item.get("subject", ""), item.get("body", "")
-        if not isinstance(subject, str) or not isinstance(body, str):
-            yield number, f"line {number}: subject and body must be strings"
-        elif not subject.strip() and not body.strip():
-            yield number, f"line {number}: empty question"
+        if raw.strip():
+            chunk.append((number, raw))
+            if len(chunk) >= BATCH:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def triage_lines(
+    engine: Any, channel: Channel, chunk: list[tuple[int, bytes]]
+) -> list[tuple[str, InboundMessage | str, TriageResult | None]]:
+    """Parse and triage one chunk of JSONL lines, keeping their order."""
+    items = [_parse_line(number, raw) for number, raw in chunk]
+    messages = [item for item in items if isinstance(item, InboundMessage)]
+    results = iter(engine.triage_batch(messages, channel))
+    out: list[tuple[str, InboundMessage | str, TriageResult | None]] = []
+    for item in items:
+        if isinstance(item, InboundMessage):
+            result = next(results)
+            out.append((json.dumps(result_json(result), ensure_ascii=False), item, result))
         else:
-            yield number, _message(subject, body, Channel.EMAIL, "jsonl")
+            out.append((json.dumps({"error": item}, ensure_ascii=False), item, None))
+    return out
 
 
-def _triage_jsonl(ctx: CliContext, name: str, channel: Channel, table: bool = False) -> int:
+# The engine a forked worker uses: set in the parent right before the pool forks, read by the children.
+_FORKED: dict[str, Any] = {}
+
+
+def _triage_in_worker(chunk: list[tuple[int, bytes]]) -> tuple[list[str], int]:
+    rows = triage_lines(_FORKED["engine"], _FORKED["channel"], chunk)
+    return [line for line, _, _ in rows], sum(result is None for _, _, result in rows)
+
+
+def _triage_jsonl(ctx: CliContext, name: str, channel: Channel, table: bool = False, workers: int = 1) -> int:
     try:
         engine = _engine(ctx)
         stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
@@ -236,36 +278,26 @@ def _triage_jsonl(ctx: CliContext, name: str, channel: Channel, table: bool = Fa
         fail(str(exc))
     errors = 0
     out = sys.stdout
-    batch: list[tuple[int, InboundMessage | str]] = []
     shown: list[tuple[InboundMessage, TriageResult]] = []
-
-    def flush() -> None:
-        messages = [m for _, m in batch if isinstance(m, InboundMessage)]
-        results = iter(engine.triage_batch(messages, channel))
-        lines = []
-        for _, item in batch:
-            if isinstance(item, InboundMessage):
-                result = next(results)
-                if table:
-                    shown.append((item, result))
-                    continue
-                lines.append(json.dumps(result_json(result), ensure_ascii=False))
-            elif not table:
-                lines.append(json.dumps({"error": item}, ensure_ascii=False))
-            else:
-                click.echo(f"triagebot: {item}", err=True)
-        if lines:
-            out.write("\n".join(lines) + "\n")
-        batch.clear()
-
     with stream:
-        for number, item in _jsonl_lines(stream):
-            errors += isinstance(item, str)
-            batch.append((number, item))
-            if len(batch) >= BATCH:
-                flush()
-        if batch:
-            flush()
+        if workers > 1 and not table:
+            _FORKED.update(engine=engine, channel=channel)
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for lines, failed in pool.imap(_triage_in_worker, _chunks(stream)):
+                    errors += failed
+                    out.write("\n".join(lines) + "\n")
+        else:
+            for chunk in _chunks(stream):
+                rows = triage_lines(engine, channel, chunk)
+                for _line, item, result in rows:
+                    if result is None:
+                        errors += 1
+                        if table:
+                            click.echo(f"triagebot: {item}", err=True)
+                    elif table and isinstance(item, InboundMessage):
+                        shown.append((item, result))
+                if not table:
+                    out.write("\n".join(line for line, _, _ in rows) + "\n")
     if table:
         out.write(_table(shown) + "\n")
     out.flush()

@@ -17,6 +17,7 @@ same probabilities.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -120,14 +121,16 @@ class FeatureBlock:
         if self.analyzer == "char_wb":
             for word in _WHITE_SPACES.sub(" ", text).split():
                 padded = f" {word} "
+                size = len(padded)
                 for n in range(low, high + 1):
-                    grams.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
-                    if len(padded) <= n:
+                    if size <= n:
+                        grams.append(padded)
                         break
+                    grams += [padded[i : i + n] for i in range(size - n + 1)]
             return grams
         tokens = re.findall(self.token_pattern or r"(?u)\b\w\w+\b", text)
         for n in range(low, high + 1):
-            grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+            grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)] if n > 1 else tokens
         return grams
 
 
@@ -153,12 +156,12 @@ class CompiledModel:
         all_columns: list[NDArray[np.int64]] = []
         all_values: list[NDArray[np.float64]] = []
         for block in self.blocks:
-            counts: dict[int, int] = {}
             vocabulary = block.vocabulary
-            for gram in block.grams(text):
+            counts: dict[int, int] = {}
+            for gram, count in Counter(block.grams(text)).items():
                 column = vocabulary.get(gram)
                 if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
+                    counts[column] = count
             if not counts:
                 continue
             columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -299,7 +302,9 @@ class Classifier:
         if len(indices) == 0:
             return []
         contributions = values * self.model.weights[label, indices]
-        order = np.argsort(-contributions)[: limit * 6]
+        keep = min(limit * 6, len(contributions))
+        top = np.argpartition(-contributions, keep - 1)[:keep]
+        order = top[np.argsort(-contributions[top])]
         lowered = text.lower()
         phrases: list[str] = []
         for position in order:

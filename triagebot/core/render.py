@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import DictLoader, Environment, StrictUndefined
@@ -36,17 +36,46 @@ def make_environment(templates: Mapping[str, str]) -> Environment:
     )
 
 
+CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Renderer:
-    """Renders replies for one knowledge base with one set of templates."""
+    """Renders replies for one knowledge base with one set of templates.
+
+    A reply depends only on the decision, the normalised details, the language and the channel, and
+    many questions share those, so finished replies are kept in a small bounded cache.
+    """
 
     kb: KnowledgeBase
     env: Environment
+    _cache: dict[tuple[object, ...], DraftReply] = field(default_factory=dict, compare=False, repr=False)
 
     def render(
         self, decision: Decision, details: DetailReport, language: Language, channel: Channel
     ) -> DraftReply:
         """The reply for this decision, split into postable parts for the channel."""
+        key = (
+            decision.action,
+            tuple(t.tip_id for t in decision.tips),
+            decision.ask_for,
+            details.version,
+            details.os,
+            details.hypervisor,
+            details.hypervisor_kind,
+            language,
+            channel,
+        )
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            cached = self._cache[key] = self._render(decision, details, language, channel)
+        return cached
+
+    def _render(
+        self, decision: Decision, details: DetailReport, language: Language, channel: Channel
+    ) -> DraftReply:
         template = self.env.get_template(TEMPLATE_FOR.format(language=language.value))
         context = {
             "action": decision.action.value,
