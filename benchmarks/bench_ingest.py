@@ -21,6 +21,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=None, help="PostgreSQL URL (default: start a private server)")
     parser.add_argument("--no-postgres", action="store_true", help="measure SQLite only")
     parser.add_argument("--no-triage", action="store_true", help="store and thread only")
+    parser.add_argument("--keep", action="store_true", help="keep the archive and databases (path printed)")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -222,6 +224,10 @@ def main() -> None:
     # What the store and the triage cost on top of reading, from the two measurements above.
     share = max(sqlite["seconds"] - reader["seconds"], 1e-9)
     print(f"store + triage alone: {sqlite['messages'] / share:,.0f} msg/s (ingest time minus reader time)")
+    if args.keep:
+        print(f"files kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     verdict = "meets" if rate >= TARGET_RATE and sqlite["rss_mb"] < TARGET_RSS_MB else "misses"
     print(
         f"SQLite with {triage}: {rate:,.0f} msg/s, {sqlite['rss_mb']:.0f} MB peak: {verdict} the target "
