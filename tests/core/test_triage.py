@@ -178,3 +178,34 @@ def test_batch_and_single_agree(engine: Engine) -> None:
     batch = engine.triage_batch([_msg(b) for b in bodies])
     single = [engine.triage(_msg(b)) for b in bodies]
     assert [r.classification for r in batch] == [r.classification for r in single]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        (r"mount\.nfs:\s+access", "mount.nfs:"),
+        (r"(?i)SELinux\s+is\s+set\s+to\s+enforcing", "enforcing"),
+        (r"foo|barbaz", ""),
+        (r"abcdef?", "abcde"),
+        (r"(Unable to add) the", " the"),
+        (r"x\d+y", ""),
+    ],
+)
+def test_required_literal(pattern: str, literal: str) -> None:
+    from triagebot.core.classify import required_literal
+
+    assert required_literal(pattern) == literal
+
+
+def test_rule_pre_check_never_hides_a_match(kb) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from triagebot.core.classify import required_literal
+
+    texts = [e for t in kb.tips for e in t.examples] + list(kb.out_of_scope)
+    for tip in kb.tips:
+        for symptom in tip.symptoms:
+            literal, pattern = required_literal(symptom.pattern), re.compile(symptom.pattern)
+            for text in texts:
+                if pattern.search(text):
+                    assert literal in text.lower(), (symptom.pattern, text[:80])

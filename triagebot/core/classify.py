@@ -99,6 +99,7 @@ class SweepPoint:
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+WORD_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,17 +152,39 @@ class CompiledModel:
         """Width of the joined feature space."""
         return self.blocks[-1].offset + len(self.blocks[-1].vocabulary)
 
-    def features(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Column indices and TF-IDF values of one text (each block L2-normalised, as fitted)."""
+    def features(
+        self, text: str, word_cache: dict[str, tuple[int, ...]] | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Column indices and TF-IDF values of one text (each block L2-normalised, as fitted).
+
+        Character n-grams never cross a word, so each word's columns can be remembered in
+        `word_cache` (words recur constantly); the result is the same with or without it.
+        """
         all_columns: list[NDArray[np.int64]] = []
         all_values: list[NDArray[np.float64]] = []
         for block in self.blocks:
             vocabulary = block.vocabulary
-            counts: dict[int, int] = {}
-            for gram, count in Counter(block.grams(text)).items():
-                column = vocabulary.get(gram)
-                if column is not None:
-                    counts[column] = count
+            counts: dict[int, int]
+            if block.analyzer == "char_wb":
+                cache = {} if word_cache is None else word_cache
+                if len(cache) > WORD_CACHE_SIZE:
+                    cache.clear()
+                found: list[int] = []
+                for word in text.lower().split():
+                    columns_of = cache.get(word)
+                    if columns_of is None:
+                        grams = block.grams(word)
+                        columns_of = cache[word] = tuple(
+                            c for c in (vocabulary.get(g) for g in grams) if c is not None
+                        )
+                    found.extend(columns_of)
+                counts = Counter(found)
+            else:
+                counts = {}
+                for gram, count in Counter(block.grams(text)).items():
+                    column = vocabulary.get(gram)
+                    if column is not None:
+                        counts[column] = count
             if not counts:
                 continue
             columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -217,6 +240,32 @@ class _Rule:
     pattern: re.Pattern[str]
     label: str
     confidence: float
+    needs: str  # a lower-case literal every match contains ("" when none could be found)
+
+
+def required_literal(pattern: str) -> str:
+    """The longest literal run at the top level of a regex, lower-cased: a cheap pre-check.
+
+    Any text the regex matches contains this run (ignoring case), so a text without it can skip the
+    regex. Runs inside groups, classes or repeats are not used; "" means there is no safe run.
+    """
+    try:
+        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return ""
+    best: list[str] = []
+    run: list[str] = []
+    for op, argument in parsed:
+        if str(op) == "LITERAL":
+            run.append(chr(argument))
+            continue
+        if len(run) > len(best):
+            best = run
+        run = []
+    if len(run) > len(best):
+        best = run
+    literal = "".join(best).lower()
+    return literal if len(literal) >= 4 and literal.lower().upper().lower() == literal else ""
 
 
 class SymptomRules:
@@ -224,7 +273,13 @@ class SymptomRules:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._rules = tuple(
-            _Rule(tip.id, re.compile(symptom.pattern), symptom.label, symptom.confidence)
+            _Rule(
+                tip.id,
+                re.compile(symptom.pattern),
+                symptom.label,
+                symptom.confidence,
+                required_literal(symptom.pattern),
+            )
             for tip in kb.tips
             for symptom in tip.symptoms
         )
@@ -232,9 +287,10 @@ class SymptomRules:
     def match(self, text: str) -> dict[str, tuple[float, tuple[str, ...]]]:
         """Tip id → (highest confidence, labels of the rules that matched)."""
         text = text[:RULE_TEXT_LIMIT]
+        lowered = text.lower()
         found: dict[str, tuple[float, tuple[str, ...]]] = {}
         for rule in self._rules:
-            if rule.pattern.search(text):
+            if (not rule.needs or rule.needs in lowered) and rule.pattern.search(text):
                 confidence, labels = found.get(rule.tip_id, (0.0, ()))
                 found[rule.tip_id] = (max(confidence, rule.confidence), (*labels, rule.label))
         return found
@@ -248,6 +304,7 @@ class Classifier:
         self.rules = rules
         self.threshold = model.threshold if threshold is None else threshold
         self._columns = [model.compiled.classes.index(label) for label in model.labels]
+        self._word_cache: dict[str, tuple[int, ...]] = {}
 
     def classify(self, question: Question) -> Classification:
         """Classify one question."""
@@ -265,7 +322,7 @@ class Classifier:
         compiled = self.model.compiled
         scored = []
         for question, text in zip(questions, texts, strict=True):
-            columns, values = compiled.features(text)
+            columns, values = compiled.features(text, self._word_cache)
             probabilities = compiled.probabilities(columns, values)[self._columns]
             hits = self.rules.match(question.full_text)
             scores = {label: float(probabilities[i]) for i, label in enumerate(self.model.labels)}
@@ -283,8 +340,9 @@ class Classifier:
             if good and len(chosen) < MAX_TIPS:
                 chosen.append(TipScore(tip_id, round(score, 4), self._evidence(tip_id, scored)))
             else:
-                if not good:
-                    best_below = TipScore(tip_id, round(score, 4), self._evidence(tip_id, scored))
+                if not good:  # rules only: phrases are worked out for suggestions
+                    rules = scored.hits.get(tip_id, (0.0, ()))[1]
+                    best_below = TipScore(tip_id, round(score, 4), tuple(f"error string: {r}" for r in rules))
                 break
         return Classification(tips=tuple(chosen), threshold=self.threshold, best_below=best_below)
 
@@ -302,7 +360,7 @@ class Classifier:
         if len(indices) == 0:
             return []
         contributions = values * self.model.weights[label, indices]
-        keep = min(limit * 6, len(contributions))
+        keep = min(limit * 3, len(contributions))
         top = np.argpartition(-contributions, keep - 1)[:keep]
         order = top[np.argsort(-contributions[top])]
         lowered = text.lower()

@@ -90,7 +90,7 @@ def _looks_machine_made(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) < 60 or _JAPANESE.search(stripped):
         return False
-    letters = sum(ch.isalpha() for ch in stripped)
+    letters = sum(map(str.isalpha, stripped))
     spaces = stripped.count(" ")
     return letters < 0.45 * len(stripped) or spaces < len(stripped) / 40
 
