@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
+from typing import Any
 
 from triagebot.core.text import clean_body
 from triagebot.ingest.charsets import decode_bytes
@@ -180,11 +182,30 @@ def parse_message(raw: bytes, where: str) -> MailRecord | ReadProblem:
         return ReadProblem(where, f"cannot parse message: {type(exc).__name__}: {exc}")
 
 
+class _OnceParsedHeaders(HeaderRegistry):
+    """Parses each header value once per message.
+
+    The standard library re-parses a header on every access, and reading one message looks at
+    Content-Type a dozen times; parsed headers are immutable, so reusing them changes nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, name: str, value: str) -> Any:
+        key = (name.lower(), value)
+        header = self._parsed.get(key)
+        if header is None:
+            header = self._parsed[key] = super().__call__(name, value)
+        return header
+
+
 def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
     if not raw or raw.isspace():  # not raw.strip(): that would copy a large message
         return ReadProblem(where, "empty message")
     data = slim(raw) if len(raw) > _SLIM_ABOVE else raw
-    msg = BytesParser(policy=policy.default).parsebytes(data)
+    msg = BytesParser(policy=policy.default.clone(header_factory=_OnceParsedHeaders())).parsebytes(data)
     headers: dict[str, str] = {}
     for name, value in msg.raw_items():
         headers.setdefault(name.lower(), str(value))
