@@ -85,7 +85,7 @@ def phase_ingest(mbox: Path, url: str, triage: bool) -> dict[str, Any]:
     """The whole path: read, thread, store and (unless --no-triage) triage and draft."""
     from triagebot.app import build_engine
     from triagebot.config import load_settings
-    from triagebot.ingest.archive import read_paths
+    from triagebot.ingest.background import read_paths_in_background
     from triagebot.review import ingest
     from triagebot.store import open_store
 
@@ -94,7 +94,7 @@ def phase_ingest(mbox: Path, url: str, triage: bool) -> dict[str, Any]:
     engine_seconds = time.perf_counter() - started
     store = open_store(url)
     started = time.perf_counter()
-    summary = ingest(read_paths([mbox]), store, engine)
+    summary = ingest(read_paths_in_background([mbox]), store, engine)
     seconds = time.perf_counter() - started
     counts = store.row_counts()
     store.close()
