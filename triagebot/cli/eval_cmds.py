@@ -9,14 +9,13 @@ from typing import Any
 
 import click
 
-from triagebot.cli import CliContext, cli, fail
+from triagebot.cli import EXIT_USAGE, CliContext, cli, fail
 from triagebot.core.evaluate import Gold, Predicted, Report, evaluate
 from triagebot.core.models import Channel, InboundMessage
 from triagebot.core.question import make_question
 from triagebot.core.text import clean_body
 from triagebot.errors import KnowledgeBaseError, Problem, TriagebotError
 
-EXIT_USAGE = 2
 SELF_TEST_MIN = 0.9
 
 

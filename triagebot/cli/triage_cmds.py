@@ -14,12 +14,11 @@ from typing import IO, Any
 
 import click
 
-from triagebot.cli import CliContext, cli, fail
+from triagebot.cli import EXIT_USAGE, CliContext, cli, fail
 from triagebot.core.models import Channel, InboundMessage, TriageResult
 from triagebot.core.text import clean_body
 from triagebot.errors import InputError, TriagebotError
 
-EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 MAX_INPUT = 10 * 1024 * 1024
 BATCH = 256
