@@ -8,6 +8,8 @@ BEGIN IMMEDIATE so writers queue for the lock instead of failing half-way. Postg
 from __future__ import annotations
 
 import secrets
+import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,7 +83,7 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
         cursor = dbapi_connection.cursor()
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -95,6 +97,27 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode, waiting out other connections doing the same.
+
+    Switching the journal mode needs an exclusive lock, and SQLite answers "database is locked" at once,
+    without its busy handler, when several new connections to a fresh file race for it.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _masked(url: str) -> str:
