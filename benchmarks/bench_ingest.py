@@ -85,16 +85,19 @@ def phase_ingest(mbox: Path, url: str, triage: bool) -> dict[str, Any]:
     """The whole path: read, thread, store and (unless --no-triage) triage and draft."""
     from triagebot.app import build_engine
     from triagebot.config import load_settings
-    from triagebot.ingest.background import read_paths_in_background
-    from triagebot.review import ingest
+    from triagebot.ingest.background import READ_AHEAD, read_paths_in_background
+    from triagebot.review import DEFAULT_BATCH, TriageAhead, ingest
     from triagebot.store import open_store
 
     started = time.perf_counter()
-    engine = build_engine(load_settings(None, os.environ), retrain=False) if triage else None
+    engine = None
+    if triage:  # wired as `triagebot ingest` wires it
+        built = build_engine(load_settings(None, os.environ), retrain=False)
+        engine = TriageAhead(built, keep=DEFAULT_BATCH + READ_AHEAD)
     engine_seconds = time.perf_counter() - started
     store = open_store(url)
     started = time.perf_counter()
-    summary = ingest(read_paths_in_background([mbox]), store, engine)
+    summary = ingest(read_paths_in_background([mbox], side=engine), store, engine)
     seconds = time.perf_counter() - started
     counts = store.row_counts()
     store.close()
@@ -103,6 +106,7 @@ def phase_ingest(mbox: Path, url: str, triage: bool) -> dict[str, Any]:
         "new": summary.new,
         "skipped": summary.skipped,
         "triaged": summary.triaged,
+        "triaged_while_reading": engine.reused if engine is not None else 0,
         "drafts": counts["review_items"],
         "seconds": seconds,
         "engine_seconds": engine_seconds,

@@ -55,7 +55,9 @@ def main() -> None:
     started = time.perf_counter()
     model = train_model(kb)
     training = time.perf_counter() - started
-    print(f"training: {training:.2f} s on {sum(len(t.examples) for t in kb.tips) + len(kb.out_of_scope)} examples")
+    print(
+        f"training: {training:.2f} s on {sum(len(t.examples) for t in kb.tips) + len(kb.out_of_scope)} examples"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         models = Path(tmp) / "models"
@@ -81,11 +83,17 @@ def main() -> None:
         with jsonl.open("w", encoding="utf-8") as out:
             for i in range(args.messages):
                 out.write(json.dumps(items[i % len(items)], ensure_ascii=False) + "\n")
-        env = {**os.environ, "TRIAGEBOT_MODELS": str(models), "TRIAGEBOT_KB": str(ROOT / "knowledge"),
-               "TRIAGEBOT_TEMPLATES": str(ROOT / "templates")}
+        env = {
+            **os.environ,
+            "TRIAGEBOT_MODELS": str(models),
+            "TRIAGEBOT_KB": str(ROOT / "knowledge"),
+            "TRIAGEBOT_TEMPLATES": str(ROOT / "templates"),
+        }
         command = [sys.executable, "-m", "triagebot"]
         tick = time.perf_counter()
-        done = subprocess.run([*command, "triage", "--jsonl", str(jsonl)], env=env, capture_output=True, check=False)
+        done = subprocess.run(
+            [*command, "triage", "--jsonl", str(jsonl)], env=env, capture_output=True, check=False
+        )
         seconds = time.perf_counter() - tick
         lines = done.stdout.count(b"\n")
         print(
@@ -96,11 +104,14 @@ def main() -> None:
         cold = []
         for _ in range(5):
             tick = time.perf_counter()
-            subprocess.run([*command, "triage", "SELinux is set to enforcing"], env=env, capture_output=True,
-                           check=True)
+            subprocess.run(
+                [*command, "triage", "SELinux is set to enforcing"], env=env, capture_output=True, check=True
+            )
             cold.append(time.perf_counter() - tick)
-        print(f"CLI cold start (`triagebot triage TEXT`): median {statistics.median(cold):.2f} s, "
-              f"best {min(cold):.2f} s over 5 runs")
+        print(
+            f"CLI cold start (`triagebot triage TEXT`): median {statistics.median(cold):.2f} s, "
+            f"best {min(cold):.2f} s over 5 runs"
+        )
 
 
 if __name__ == "__main__":

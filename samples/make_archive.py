@@ -1027,7 +1027,46 @@ storage VM.
             mailer=THUNDERBIRD,
         ),
     ]
-    return [e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13]
+    e14 = [
+        Spec(
+            "e14a",
+            MARCO,
+            at(21, 8, 50, MARCO.zone),
+            "cloudstack-management stops right after starting",
+            text("""
+                Hi,
+
+                the management server does not come up on a new install. It starts and a few
+                seconds later systemd shows it as failed. Any idea what to check first?
+
+                Marco
+             """),
+            encoding="7bit",
+            mailer=APPLE,
+        ),
+        Spec(
+            "e14b",
+            MARCO,
+            at(21, 9, 35, MARCO.zone),
+            "Re: cloudstack-management stops right after starting",
+            text("""
+                Sorry, I sent that too early. Details:
+
+                CloudStack 4.22.0.0, management server on Rocky Linux 8.9, KVM hosts on Rocky 8.
+                The box had an old Java from another project, "java -version" says 1.8.0_402.
+                "journalctl -u cloudstack-management" ends with:
+
+                  ERROR: JAVA 8 is not supported. Currently only JAVA versions 11, 17 and 21 are supported.
+
+                Marco
+             """),
+            parent="e14a",
+            quote="none",
+            encoding="7bit",
+            mailer=APPLE,
+        ),
+    ]
+    return [e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14]
 
 
 def japanese_threads() -> list[list[Spec]]:
@@ -1688,7 +1727,45 @@ def japanese_threads() -> list[list[Spec]]:
             mailer=THUNDERBIRD,
         ),
     ]
-    return [j1, j2, j3, j4, j5, j6, j7, j8, j9, j10, j11]
+    j12 = [
+        ja(
+            key="j12a",
+            author=TANAKA,
+            when=at(22, 9, 10, JST),
+            subject=tag + "プライマリストレージの追加に失敗します",
+            words=text("""
+              田中です。
+
+              ゾーン作成ウィザードの最後で、プライマリストレージの追加に失敗して
+              先に進めません。NFS サーバーは別のマシンに用意しています。
+              どのあたりを確認すればよいでしょうか。
+           """),
+            encoding="iso-2022-jp",
+            mailer=SYLPHEED,
+        ),
+        ja(
+            key="j12b",
+            author=TANAKA,
+            when=at(22, 9, 45, JST),
+            subject="Re: " + tag + "プライマリストレージの追加に失敗します",
+            words=text("""
+              田中です。環境を書き忘れていました。
+
+              ・CloudStack 4.19.1.1
+              ・管理サーバー: Rocky Linux 9.3
+              ・ハイパーバイザー: KVM
+
+              KVM ホストの agent.log には次のように出ていました。
+
+              mount.nfs: access denied by server while mounting 192.168.20.5:/export/primary
+           """),
+            parent="j12a",
+            quote="none",
+            encoding="iso-2022-jp",
+            mailer=SYLPHEED,
+        ),
+    ]
+    return [j1, j2, j3, j4, j5, j6, j7, j8, j9, j10, j11, j12]
 
 
 # --------------------------------------------------------------------------------------------

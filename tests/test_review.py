@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from tests.store.dump import dump
 from tests.store.factories import record
 from triagebot.app import Engine
-from triagebot.core.models import Detail, Language
+from triagebot.core.models import Channel, Detail, InboundMessage, Language, TriageResult
 from triagebot.errors import InputError
+from triagebot.ingest.archive import read_paths
 from triagebot.ingest.records import MailRecord, ReadProblem
-from triagebot.review import IngestSummary, TriageEngine, approve, ingest, show, work
+from triagebot.review import IngestSummary, TriageAhead, TriageEngine, approve, ingest, show, work
 from triagebot.store import ReviewStatus, Store, TriageState, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ACCESS_DENIED = (
     "Running cloudstack-setup-databases cloud:pw@localhost --deploy-as=root:secret fails with "
@@ -100,3 +104,84 @@ def test_summary_counts_and_progress_without_an_engine(store: Store) -> None:
 def test_bad_batch_sizes_are_refused(store: Store) -> None:
     with pytest.raises(InputError):
         ingest([], store, None, batch_size=0)
+
+
+class _Counting:
+    """The real engine, counting the messages that reach it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: list[str] = []
+
+    @property
+    def model_version(self) -> str:
+        return self.engine.model_version
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        return self.triage_batch([message])[0]
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        self.seen.extend(m.message_id for m in messages)
+        return self.engine.triage_batch(messages)
+
+
+def _sample_records() -> list[MailRecord]:
+    """The sample archive, plus a question whose asker follows up with the details."""
+    records = [r for r in read_paths([ROOT / "samples" / "archive"]) if isinstance(r, MailRecord)]
+    question = record("lonely@example.org", "setup-databases access denied", ACCESS_DENIED)
+    details = record(
+        "details@example.org",
+        "Re: setup-databases access denied",
+        "Forgot to say: CloudStack 4.18.1.0 on Rocky Linux 8.8, hypervisor KVM.",
+        in_reply_to="lonely@example.org",
+        minute=5,
+    )
+    return [*records, question, details]
+
+
+def test_triage_ahead_stores_exactly_what_triage_in_place_stores(tmp_path: Path, engine: Engine) -> None:
+    records = _sample_records()
+    plain_url, ahead_url = f"sqlite:///{tmp_path}/plain.sqlite3", f"sqlite:///{tmp_path}/ahead.sqlite3"
+    counting = _Counting(engine)
+    ahead = TriageAhead(counting)
+    ahead.take(ahead.prepare(records))
+    prepared = len(counting.seen)
+    for url, used in ((plain_url, engine), (ahead_url, ahead)):
+        opened = open_store(url)
+        try:
+            ingest(records, opened, used)
+        finally:
+            opened.close()
+    assert dump(ahead_url) == dump(plain_url)
+    assert prepared > 10 and ahead.reused == prepared  # every starter came from the prepared results
+    assert len(counting.seen) > prepared  # follow-ups were triaged in place
+
+
+def test_triage_ahead_prepares_only_what_must_start_a_question(engine: Engine) -> None:
+    counting = _Counting(engine)
+    ahead = TriageAhead(counting)
+    records = [
+        record("new@x", "Install fails", ACCESS_DENIED),
+        record("re@x", "Re: Install fails", "me too", in_reply_to="new@x"),
+        record("refs@x", "Install fails", "still", references=("new@x",)),
+        record("subject@x", "RE: [cloudstack-ja] インストール", "追加情報です"),
+    ]
+    prepared = ahead.prepare([*records, ReadProblem("x#9", "broken")])
+    assert counting.seen == ["new@x"] and len(prepared) == 1
+    ahead.take(prepared)
+    first = InboundMessage(Channel.EMAIL, "users", "new@x", "Install fails", ACCESS_DENIED)
+    other = InboundMessage(Channel.EMAIL, "users", "other@x", "Install fails", "something else")
+    results = ahead.triage_batch([first, other])
+    assert counting.seen == ["new@x", "other@x"] and ahead.reused == 1
+    assert results == engine.triage_batch([first, other])
+
+
+def test_triage_ahead_keeps_a_bounded_number_of_results(engine: Engine) -> None:
+    counting = _Counting(engine)
+    ahead = TriageAhead(counting, keep=2)
+    records = [record(f"q{i}@x", f"Question {i}", f"{ACCESS_DENIED} ({i})") for i in range(3)]
+    ahead.take(ahead.prepare(records))
+    counting.seen.clear()
+    messages = [InboundMessage(Channel.EMAIL, "users", r.message_id, r.subject, r.text) for r in records]
+    ahead.triage_batch(messages)
+    assert counting.seen == ["q0@x"] and ahead.reused == 2  # the oldest was let go

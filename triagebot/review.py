@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from triagebot.core.models import InboundMessage, TriageResult
+from triagebot.core.models import Channel, InboundMessage, TriageResult
 from triagebot.errors import InputError, StoreError
 from triagebot.ingest.records import MailRecord, ReadProblem
 from triagebot.store import (
@@ -30,6 +30,7 @@ from triagebot.store import (
     ReviewView,
     Store,
     TriageInput,
+    starter_question,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,77 @@ class TriageEngine(Protocol):
     def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
         """Triage many messages at once, one result per message, in order."""
         ...
+
+
+_Key = tuple[Channel, str, str]
+
+
+def _key(message: InboundMessage) -> _Key:
+    """Everything a triage result depends on: the reply's channel, the subject and the text."""
+    return message.channel, message.subject, message.text
+
+
+class TriageAhead:
+    """A triage engine that works out likely question starters early, in the archive-reading process.
+
+    With `read_paths_in_background(..., side=ahead)` the reading runs in a second process, which has
+    time to spare; there, every record that will start a question thread if it is new (see
+    `starter_question`) is triaged as the store will triage it. Results are kept by exactly what
+    triage reads, so a wrong guess (a record already stored, say) costs time, never a wrong result;
+    follow-ups and anything not prepared are triaged here by `engine`. At most `keep` results are
+    held, the oldest dropped first.
+    """
+
+    def __init__(self, engine: TriageEngine, *, channel: Channel = Channel.EMAIL, keep: int = 5_000) -> None:
+        """Wrap `engine`; `channel` is the one the ingest places records under."""
+        self._engine = engine
+        self._channel = channel
+        self._keep = keep
+        self._ready: dict[_Key, TriageResult] = {}
+        self.reused = 0
+
+    @property
+    def model_version(self) -> str:
+        """The wrapped engine's model version."""
+        return self._engine.model_version
+
+    def prepare(self, items: Sequence[MailRecord | ReadProblem]) -> list[tuple[_Key, TriageResult]]:
+        """Triage the likely starters among `items` (runs in the reading process)."""
+        messages = []
+        for item in items:
+            if not isinstance(item, MailRecord) or (question := starter_question(item)) is None:
+                continue
+            subject, text = question
+            messages.append(
+                InboundMessage(
+                    channel=self._channel, source="", message_id=item.message_id, subject=subject, text=text
+                )
+            )
+        if not messages:
+            return []
+        results = self._engine.triage_batch(messages)
+        return [(_key(m), r) for m, r in zip(messages, results, strict=True)]
+
+    def take(self, prepared: Sequence[tuple[_Key, TriageResult]]) -> None:
+        """Keep results prepared in the reading process until the store asks for them."""
+        for key, result in prepared:
+            self._ready[key] = result
+        while len(self._ready) > self._keep:
+            del self._ready[next(iter(self._ready))]
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        """Triage one message."""
+        return self.triage_batch([message])[0]
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        """Prepared results where there are any; the rest triaged by the wrapped engine, as one batch."""
+        found = [self._ready.get(_key(m)) for m in messages]
+        todo = [i for i, result in enumerate(found) if result is None]
+        if todo:
+            for i, result in zip(todo, self._engine.triage_batch([messages[i] for i in todo]), strict=True):
+                found[i] = result
+        self.reused += len(messages) - len(todo)
+        return [result for result in found if result is not None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from triagebot.cli import CliContext, cli, fail
 from triagebot.core.models import Detail, Language
 from triagebot.errors import TriagebotError
 from triagebot.ingest.archive import FORMATS
-from triagebot.ingest.background import read_paths_in_background
+from triagebot.ingest.background import READ_AHEAD, read_paths_in_background
 from triagebot.ingest.records import MailRecord, ReadProblem
 from triagebot.store import QueueEntry, QueueFilter, ReviewStatus, ReviewView, Store, open_store
 
@@ -123,8 +123,10 @@ def ingest(
     """
     try:
         with _store(ctx) as store:
-            engine = None if no_triage else _engine(ctx)
-            records: Iterator[MailRecord | ReadProblem] = read_paths_in_background(list(paths), fmt=fmt)
+            engine = None if no_triage else review.TriageAhead(_engine(ctx), keep=batch_size + READ_AHEAD)
+            records: Iterator[MailRecord | ReadProblem] = read_paths_in_background(
+                list(paths), fmt=fmt, side=engine
+            )
             if sys.stderr.isatty():
                 with click.progressbar(
                     records, label="Ingesting", file=sys.stderr, show_pos=True, update_min_steps=50

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 from triagebot.core.kb import KnowledgeBase
 from triagebot.core.models import Classification, Question, TipScore
@@ -155,60 +156,107 @@ class CompiledModel:
     def features(
         self, text: str, word_cache: dict[str, tuple[int, ...]] | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Column indices and TF-IDF values of one text (each block L2-normalised, as fitted).
+        """Column indices and TF-IDF values of one text (each block L2-normalised, as fitted)."""
+        return self.features_many([text], word_cache).row(0)
+
+    def features_many(
+        self, texts: Sequence[str], word_cache: dict[str, tuple[int, ...]] | None = None
+    ) -> FeatureRows:
+        """The TF-IDF rows of many texts, one sparse matrix per block.
 
         Character n-grams never cross a word, so each word's columns can be remembered in
         `word_cache` (words recur constantly); the result is the same with or without it.
         """
-        all_columns: list[NDArray[np.int64]] = []
-        all_values: list[NDArray[np.float64]] = []
-        for block in self.blocks:
-            vocabulary = block.vocabulary
-            counts: dict[int, int]
-            if block.analyzer == "char_wb":
-                cache = {} if word_cache is None else word_cache
-                if len(cache) > WORD_CACHE_SIZE:
-                    cache.clear()
-                found: list[int] = []
-                for word in text.lower().split():
-                    columns_of = cache.get(word)
-                    if columns_of is None:
-                        grams = block.grams(word)
-                        columns_of = cache[word] = tuple(
-                            c for c in (vocabulary.get(g) for g in grams) if c is not None
-                        )
-                    found.extend(columns_of)
-                counts = Counter(found)
-            else:
-                counts = {}
-                for gram, count in Counter(block.grams(text)).items():
-                    column = vocabulary.get(gram)
-                    if column is not None:
-                        counts[column] = count
-            if not counts:
-                continue
-            columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            if block.sublinear_tf:
-                tf = np.log(tf) + 1.0
-            values = tf * block.idf[columns]
-            values /= np.sqrt(np.dot(values, values))
-            all_columns.append(columns + block.offset)
-            all_values.append(values)
-        if not all_columns:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        return np.concatenate(all_columns), np.concatenate(all_values)
+        cache = {} if word_cache is None else word_cache
+        if len(cache) > WORD_CACHE_SIZE:
+            cache.clear()
+        return FeatureRows(tuple(_block_rows(block, texts, cache) for block in self.blocks), len(texts))
 
     def probabilities(self, columns: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Calibrated class probabilities of one feature row, averaged over the calibration folds."""
         decision = values @ self.weights[columns] + self.intercepts
+        result: NDArray[np.float64] = self._calibrate(decision[np.newaxis, :])[0]
+        return result
+
+    def probabilities_many(self, rows: FeatureRows) -> NDArray[np.float64]:
+        """Calibrated class probabilities, one row per text (texts × classes)."""
+        decision = np.tile(self.intercepts, (rows.count, 1))
+        for block, matrix in zip(self.blocks, rows.blocks, strict=True):
+            if matrix.nnz:
+                decision += matrix @ self.weights[block.offset : block.offset + len(block.vocabulary)]
+        return self._calibrate(decision)
+
+    def _calibrate(self, decision: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Sigmoid-calibrate SVM decisions (rows × folds·classes), normalise each fold, average the folds."""
         calibrated = 1.0 / (1.0 + np.exp(self.sigmoid_a * decision + self.sigmoid_b))
-        per_fold = calibrated.reshape(self.folds, len(self.classes))
-        totals = per_fold.sum(axis=1, keepdims=True)
+        per_fold = calibrated.reshape(len(decision), self.folds, len(self.classes))
+        totals = per_fold.sum(axis=2, keepdims=True)
         uniform = np.full_like(per_fold, 1 / len(self.classes))
         normalised = np.divide(per_fold, totals, out=uniform, where=totals != 0)
-        result: NDArray[np.float64] = normalised.mean(axis=0)
+        result: NDArray[np.float64] = normalised.mean(axis=1)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRows:
+    """Feature rows of a batch of texts: one sparse matrix (texts × block vocabulary) per block."""
+
+    blocks: tuple[csr_matrix, ...]
+    count: int
+
+    def row(self, index: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Column indices (in the joined feature space) and values of one text."""
+        columns: list[NDArray[np.int64]] = []
+        values: list[NDArray[np.float64]] = []
+        offset = 0
+        for matrix in self.blocks:
+            start, stop = matrix.indptr[index], matrix.indptr[index + 1]
+            columns.append(matrix.indices[start:stop].astype(np.int64) + offset)
+            values.append(matrix.data[start:stop])
+            offset += matrix.shape[1]
+        return np.concatenate(columns), np.concatenate(values)
+
+
+def _block_rows(block: FeatureBlock, texts: Sequence[str], cache: dict[str, tuple[int, ...]]) -> csr_matrix:
+    """One block's TF-IDF rows for `texts`, each row L2-normalised."""
+    vocabulary = block.vocabulary
+    columns: list[int] = []
+    counts: list[int] = []
+    lengths: list[int] = []
+    for text in texts:
+        counted: dict[int, int]
+        if block.analyzer == "char_wb":
+            found: list[int] = []
+            for word in text.lower().split():
+                columns_of = cache.get(word)
+                if columns_of is None:
+                    grams = block.grams(word)
+                    columns_of = cache[word] = tuple(
+                        c for c in (vocabulary.get(g) for g in grams) if c is not None
+                    )
+                found.extend(columns_of)
+            counted = Counter(found)
+        else:
+            counted = {}
+            for gram, count in Counter(block.grams(text)).items():
+                column = vocabulary.get(gram)
+                if column is not None:
+                    counted[column] = count
+        columns.extend(counted)
+        counts.extend(counted.values())
+        lengths.append(len(counted))
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    index = np.array(columns, dtype=np.int64)
+    tf = np.array(counts, dtype=np.float64)
+    if block.sublinear_tf:
+        tf = np.log(tf) + 1.0
+    values = tf * block.idf[index]
+    if len(values):
+        starts = indptr[:-1][np.array(lengths) > 0]
+        norms = np.sqrt(np.add.reduceat(values * values, starts))
+        values /= np.repeat(norms, [n for n in lengths if n > 0])
+    return csr_matrix((values, index, indptr), shape=(len(texts), len(vocabulary)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +278,14 @@ class Scored:
 
     scores: dict[str, float]
     hits: dict[str, tuple[float, tuple[str, ...]]]
-    row: tuple[NDArray[np.int64], NDArray[np.float64]]  # feature columns and values
+    features: FeatureRows  # the batch's rows; this question's is number `index`
+    index: int
     text: str
+
+    @property
+    def row(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Feature columns and values of this question."""
+        return self.features.row(self.index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,15 +374,15 @@ class Classifier:
             return []
         texts = [classifier_text(q) for q in questions]
         compiled = self.model.compiled
+        rows = compiled.features_many(texts, self._word_cache)
+        probabilities = compiled.probabilities_many(rows)[:, self._columns].tolist()
         scored = []
-        for question, text in zip(questions, texts, strict=True):
-            columns, values = compiled.features(text, self._word_cache)
-            probabilities = compiled.probabilities(columns, values)[self._columns]
+        for index, (question, text) in enumerate(zip(questions, texts, strict=True)):
             hits = self.rules.match(question.full_text)
-            scores = {label: float(probabilities[i]) for i, label in enumerate(self.model.labels)}
+            scores = dict(zip(self.model.labels, probabilities[index], strict=True))
             for tip_id, (confidence, _) in hits.items():
                 scores[tip_id] = max(scores.get(tip_id, 0.0), confidence)
-            scored.append(Scored(scores, hits, (columns, values), text))
+            scored.append(Scored(scores, hits, rows, index, text))
         return scored
 
     def _rank(self, scored: Scored) -> Classification:

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import DictLoader, Environment, StrictUndefined
 
-from triagebot.core.kb import KnowledgeBase, Tip, VersionRange
+from triagebot.core.kb import KnowledgeBase, Release, Tip, VersionRange
 from triagebot.core.models import Channel, Decision, DetailReport, DraftReply, Language
 
 DISCORD_LIMIT = 2000
@@ -50,6 +50,8 @@ class Renderer:
     kb: KnowledgeBase
     env: Environment
     _cache: dict[tuple[object, ...], DraftReply] = field(default_factory=dict, compare=False, repr=False)
+    # catalog lookups by detected version; versions come from the catalog, so this stays small
+    _releases: dict[str, Release | None] = field(default_factory=dict, compare=False, repr=False)
 
     def render(
         self, decision: Decision, details: DetailReport, language: Language, channel: Channel
@@ -121,10 +123,18 @@ class Renderer:
             "template": self._template(tip, version, details.hypervisor_kind),
         }
 
+    def _release(self, version: str | None) -> Release | None:
+        """The catalog release for a detected version (see `KnowledgeBase.release`)."""
+        if not version:
+            return None
+        if version not in self._releases:
+            self._releases[version] = self.kb.release(version)
+        return self._releases[version]
+
     def _java(self, tip: Tip, version: str | None) -> dict[str, Any] | None:
         if "java" not in tip.facts:
             return None
-        release = self.kb.release(version) if version else None
+        release = self._release(version)
         return {
             "release": release.version if release else None,
             "java": release.java if release else None,
@@ -134,7 +144,7 @@ class Renderer:
     def _template(self, tip: Tip, version: str | None, hypervisor: str | None) -> dict[str, Any] | None:
         if "systemvm_template" not in tip.facts:
             return None
-        release = self.kb.release(version) if version else None
+        release = self._release(version)
         found = release.systemvm_template if release else None
         file = found.files.get(hypervisor) if found and hypervisor else None
         return {

@@ -7,8 +7,8 @@ directories holding any of these. Nothing here raises for a bad file or message:
 
 Memory stays flat however large the archive is. mbox and pipermail files are read line by line
 (through `gzip.open` when compressed); `mailbox.mbox` is not used because it indexes the whole
-file first. Only the message being read is held, and a `MimeSlimmer` leaves out large attachments
-while the lines stream past.
+file first. Only the message being read is held, and once it grows large a `MimeSlimmer` leaves
+out big attachments while the lines stream past.
 
 Example::
 
@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from triagebot.ingest.mime import MimeSlimmer, parse_message
+from triagebot.ingest.mime import MessageBuffer, parse_message
 from triagebot.ingest.ponymail import read_ponymail_json
 from triagebot.ingest.records import MailRecord, ReadProblem
 
@@ -163,7 +163,7 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
 
 def _read_single(path: Path) -> Iterator[Item]:
     """Read a file holding one message (.eml, a Maildir entry)."""
-    slimmer = MimeSlimmer()
+    slimmer = MessageBuffer()
     try:
         with _open_binary(path) as stream:
             for line in stream:
@@ -200,7 +200,7 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
     """
     base = str(path)
     number = 0
-    current: MimeSlimmer | None = None
+    current: MessageBuffer | None = None
     skipped = 0
     try:
         with _open_binary(path) as stream:
@@ -209,7 +209,7 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
                     if current is not None:
                         number += 1
                         yield parse_message(current.getvalue(), f"{base}#{number}")
-                    current = MimeSlimmer()
+                    current = MessageBuffer()
                     continue
                 if current is None:
                     skipped += len(line.strip())

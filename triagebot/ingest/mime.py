@@ -1,5 +1,9 @@
 """Bytes of one message → MailRecord: the single place where mail is parsed and decoded.
 
+The standard parser runs with the `compat32` policy, which keeps header values as raw strings: we
+decode headers ourselves (`headers.py`), and the header objects of `policy.default` would cost more
+than all the rest of reading a message.
+
 Large attachments never reach the email parser: `MimeSlimmer` follows the MIME boundaries line by
 line and leaves out the body of any non-text part bigger than `ATTACHMENT_LIMIT` (and the tail of a
 text part past `TEXT_LIMIT`). Parsing a 28 MB message with a 20 MB attachment otherwise costs the
@@ -10,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+from collections.abc import Iterator
 from email import policy
-from email.headerregistry import HeaderRegistry
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
-from typing import Any
 
 from triagebot.core.text import clean_body
 from triagebot.ingest.charsets import decode_bytes
@@ -150,6 +154,38 @@ class MimeSlimmer:
             self._hold = bytearray()
 
 
+class MessageBuffer:
+    """Collects one message line by line; once it passes `_SLIM_ABOVE` bytes a MimeSlimmer takes over.
+
+    Most messages are small and are simply joined; only a large one pays for following its MIME
+    structure line by line, and then nothing bigger than `_SLIM_ABOVE` is ever held unslimmed.
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[bytes] = []
+        self._size = 0
+        self._slimmer: MimeSlimmer | None = None
+
+    def feed(self, line: bytes) -> None:
+        """Take the next line of the message, line ending included."""
+        if self._slimmer is not None:
+            self._slimmer.feed(line)
+            return
+        self._lines.append(line)
+        self._size += len(line)
+        if self._size > _SLIM_ABOVE:
+            self._slimmer = MimeSlimmer()
+            for held in self._lines:
+                self._slimmer.feed(held)
+            self._lines = []
+
+    def getvalue(self) -> bytes:
+        """Return the message as collected so far."""
+        if self._slimmer is not None:
+            return self._slimmer.getvalue()
+        return b"".join(self._lines)
+
+
 def slim(raw: bytes) -> bytes:
     """Return `raw` without the bodies of large non-text parts."""
     slimmer = MimeSlimmer()
@@ -182,30 +218,11 @@ def parse_message(raw: bytes, where: str) -> MailRecord | ReadProblem:
         return ReadProblem(where, f"cannot parse message: {type(exc).__name__}: {exc}")
 
 
-class _OnceParsedHeaders(HeaderRegistry):
-    """Parses each header value once per message.
-
-    The standard library re-parses a header on every access, and reading one message looks at
-    Content-Type a dozen times; parsed headers are immutable, so reusing them changes nothing.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._parsed: dict[tuple[str, str], Any] = {}
-
-    def __call__(self, name: str, value: str) -> Any:
-        key = (name.lower(), value)
-        header = self._parsed.get(key)
-        if header is None:
-            header = self._parsed[key] = super().__call__(name, value)
-        return header
-
-
 def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
     if not raw or raw.isspace():  # not raw.strip(): that would copy a large message
         return ReadProblem(where, "empty message")
     data = slim(raw) if len(raw) > _SLIM_ABOVE else raw
-    msg = BytesParser(policy=policy.default.clone(header_factory=_OnceParsedHeaders())).parsebytes(data)
+    msg = _parse_single_part(data) or BytesParser(policy=policy.compat32).parsebytes(data)
     headers: dict[str, str] = {}
     for name, value in msg.raw_items():
         headers.setdefault(name.lower(), str(value))
@@ -233,13 +250,60 @@ def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
     )
 
 
+# What the standard parser accepts as a header line: a field name and a colon, or a continuation.
+_HEADER_FIELD = re.compile(r"[\041-\071\073-\176]+:|[\t ]")
+# Where the parser would break a header line other than at \n (it splits with str.splitlines).
+_ODD_BREAK = re.compile(r"\r(?!\n)|[\x0b\x0c\x1c-\x1e]")
+_NESTED = ("multipart", "message")
+
+
+def _parse_single_part(data: bytes) -> Message | None:
+    """Build the Message the standard parser would build, for a plain single-part message.
+
+    Most list mail is one text part, and for it the parser's line-by-line state machine does
+    nothing but split the header block from the body. Anything else, or anything unusual in the
+    headers (a line that is not a field, a line break other than LF or CRLF, an mbox From_ line),
+    returns None and goes to the standard parser.
+    """
+    text = data.decode("ascii", errors="surrogateescape")  # exactly what BytesParser does first
+    end = text.find("\n\n")
+    end_crlf = text.find("\n\r\n")
+    if end < 0 and end_crlf < 0:
+        return None  # headers only, or no blank line at all: rare, leave it to the parser
+    if end < 0 or (0 <= end_crlf < end):
+        header_block, body = text[: end_crlf + 1], text[end_crlf + 3 :]
+    else:
+        header_block, body = text[: end + 1], text[end + 2 :]
+    if _ODD_BREAK.search(header_block) or header_block.startswith("From "):
+        return None
+    msg = Message()
+    field: list[str] = []
+    for bare in header_block.split("\n")[:-1]:  # other line breaks were ruled out above
+        line = bare + "\n"
+        if not _HEADER_FIELD.match(line):
+            return None
+        if line[0] in " \t":
+            if not field:
+                return None
+            field.append(line)
+            continue
+        if field:
+            msg.set_raw(*policy.compat32.header_source_parse(field))
+        field = [line]
+    if field:
+        msg.set_raw(*policy.compat32.header_source_parse(field))
+    if msg.get_content_maintype() in _NESTED:
+        return None
+    msg.set_payload(body)
+    return msg
+
+
+_BODY_PREFERENCE = ("plain", "html")
+
+
 def body_text(msg: Message) -> str:
     """Return the decoded body: text/plain preferred, else HTML made into text, else ''."""
-    part: Message | None = None
-    if isinstance(msg, EmailMessage):
-        part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        part = _first_text_part(msg)
+    part = _preferred_body(msg) or _first_text_part(msg)
     if part is None:
         return ""
     payload = part.get_payload(decode=True)
@@ -252,9 +316,46 @@ def body_text(msg: Message) -> str:
     return text.rstrip()
 
 
+def _preferred_body(msg: Message) -> Message | None:
+    """The part a mail client shows as the body: the first plain text part outside attachments, else HTML."""
+    best: Message | None = None
+    best_rank = len(_BODY_PREFERENCE)
+    for rank, part in _body_candidates(msg):
+        if rank < best_rank:
+            best, best_rank = part, rank
+            if rank == 0:
+                break
+    return best
+
+
+def _body_candidates(part: Message) -> Iterator[tuple[int, Message]]:
+    """Text parts that may be the body, with their rank in `_BODY_PREFERENCE`, in message order.
+
+    Attachments are passed over, enclosed messages are not entered, and of a multipart/related
+    only the first part (the root document) counts.
+    """
+    if part.get_content_disposition() == "attachment":
+        return
+    maintype, _, subtype = part.get_content_type().partition("/")  # always "type/subtype"
+    if maintype == "text":
+        if subtype in _BODY_PREFERENCE:
+            yield _BODY_PREFERENCE.index(subtype), part
+        return
+    if maintype != "multipart" or not part.is_multipart():
+        return
+    subparts = part.get_payload()
+    if not isinstance(subparts, list):
+        return
+    if subtype == "related":
+        subparts = subparts[:1]
+    for subpart in subparts:
+        if isinstance(subpart, Message):
+            yield from _body_candidates(subpart)
+
+
 def _first_text_part(msg: Message) -> Message | None:
-    """Find a text part when `get_body` finds none (say, the only text is an attached log)."""
-    for wanted in ("plain", "html"):
+    """Find a text part when no body is found (say, the only text is an attached log)."""
+    for wanted in _BODY_PREFERENCE:
         for part in msg.walk():
             if not part.is_multipart() and part.get_content_type() == f"text/{wanted}":
                 return part

@@ -15,7 +15,8 @@ class MailRecord:
     `message_id` is the Message-ID without angle brackets, or a stable id derived from the content
     when the header is missing. `text` is what the author wrote (quotes, signatures, list footers
     and attachment stubs removed); `original` is the whole decoded body; `raw` the bytes as stored,
-    except that attachment bodies over 64 KiB and text past 2 MiB a part are left out (`MimeSlimmer`).
+    except that in a message over 256 KiB attachment bodies over 64 KiB and text past 2 MiB a part
+    are left out (`MimeSlimmer`).
     `where` names the place in the archive (`archive.mbox#12`, `maildir/cur/123.eml`) for reports.
     """
 

@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 from triagebot.store.errors import NotFoundError, ReviewStateError
-from triagebot.store.placement import DEFAULT_SOURCE, Placer, author_key
+from triagebot.store.placement import DEFAULT_SOURCE, Placer, author_key, starter_question
 from triagebot.store.repository import Batch, Store, make_engine, open_store, utc_now
 from triagebot.store.views import (
     AuditEntry,
@@ -47,5 +47,6 @@ __all__ = [
     "author_key",
     "make_engine",
     "open_store",
+    "starter_question",
     "utc_now",
 ]

@@ -86,6 +86,18 @@ def clean_record(record: MailRecord) -> MailRecord:
     )
 
 
+def starter_question(record: MailRecord) -> tuple[str, str] | None:
+    """Subject and text the store will triage `record` with if it is new; None when the store decides.
+
+    A message with no In-Reply-To, no References and no reply prefix cannot join a thread, so when
+    stored it starts a question thread of its own and is triaged with just its own words.
+    """
+    if record.in_reply_to or record.references or is_reply_subject(record.subject):
+        return None
+    stored = clean_record(record)
+    return stored.subject, stored.text
+
+
 def lock_threads(session: Session, ids: Sequence[int]) -> None:
     """Take row locks on threads in ascending id order (PostgreSQL), so concurrent writers never deadlock."""
     for part in chunked(sorted(ids)):

@@ -1,0 +1,79 @@
+"""The single-part shortcut builds exactly the Message the standard parser builds, or steps aside."""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+
+from triagebot.ingest.mime import _parse_single_part, parse_message
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+
+TAKEN = {
+    "plain": b"From: a@example.org\nSubject: hi\nMessage-ID: <1@x>\n\nbody line\n\nsecond\n",
+    "crlf": b"From: a@example.org\r\nSubject: hi\r\nMessage-ID: <2@x>\r\n\r\nbody\r\nmore\r\n",
+    "folded": b"Subject: a very\n long subject\n\tthree lines\nFrom: a@example.org\n\nbody\n",
+    "eight-bit header": "Subject: 日本語の件名\nFrom: 山田 <y@example.jp>\n\n本文\n".encode("euc-jp"),
+    "qp": (
+        b"From: a@example.org\nContent-Type: text/plain; charset=utf-8\n"
+        b"Content-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9 =\nsoft break\n"
+    ),
+    "html": b"From: a@example.org\nContent-Type: text/html; charset=us-ascii\n\n<p>Hello <b>there</b></p>\n",
+    "empty body": b"From: a@example.org\nSubject: x\n\n",
+    "duplicate headers": b"Received: one\nReceived: two\nSubject: x\nSubject: y\n\nbody\n",
+    "form feed in body": b"Subject: x\n\nbefore\x0cafter\nline\x1cend\n",
+}
+
+DECLINED = {
+    "headers only": b"From: a@example.org\nSubject: x\n",
+    "leading blank line": b"\nFrom: a@example.org\n\nbody\n",
+    "not a header line": b"From: a@example.org\nthis is not a header\n\nbody\n",
+    "bare CR": b"From: a@example.org\rSubject: x\n\nbody\n",
+    "mbox From_ line": b"From a@example.org Mon Jan  1 00:00:00 2024\nSubject: x\n\nbody\n",
+    "continuation first": b" folded\nSubject: x\n\nbody\n",
+    "multipart": (
+        b'Content-Type: multipart/alternative; boundary="b"\nSubject: x\n\n--b\n'
+        b"Content-Type: text/plain\n\nplain\n--b--\n"
+    ),
+    "enclosed message": b"Content-Type: message/rfc822\nSubject: x\n\nSubject: inner\n\ninner body\n",
+    "form feed in headers": b"Subject: x\x0cy\nFrom: a@example.org\n\nbody\n",
+}
+
+
+def _standard(data: bytes) -> Message:
+    return BytesParser(policy=policy.compat32).parsebytes(data)
+
+
+def _same(ours: Message, theirs: Message) -> None:
+    assert ours.raw_items() and list(ours.raw_items()) == list(theirs.raw_items())
+    assert ours.get_payload() == theirs.get_payload()
+    assert ours.get_payload(decode=True) == theirs.get_payload(decode=True)
+    assert ours.get_content_type() == theirs.get_content_type()
+    assert ours.get_content_charset() == theirs.get_content_charset()
+
+
+@pytest.mark.parametrize("name", sorted(TAKEN))
+def test_shortcut_builds_what_the_standard_parser_builds(name: str) -> None:
+    data = TAKEN[name]
+    ours = _parse_single_part(data)
+    assert ours is not None, f"{name} should take the shortcut"
+    _same(ours, _standard(data))
+
+
+@pytest.mark.parametrize("name", sorted(DECLINED))
+def test_shortcut_steps_aside_for_anything_unusual(name: str) -> None:
+    data = DECLINED[name]
+    assert _parse_single_part(data) is None
+    parse_message(data, "x#1")  # the standard parser takes it and nothing raises
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.eml")), ids=lambda p: p.name)
+def test_fixture_messages_read_the_same_either_way(path: Path) -> None:
+    data = path.read_bytes()
+    ours = _parse_single_part(data)
+    if ours is not None:
+        _same(ours, _standard(data))
