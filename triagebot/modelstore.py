@@ -20,6 +20,9 @@ from triagebot.errors import ModelError
 
 MODEL_FILE = "classifier.joblib"
 META_FILE = "classifier.json"
+# Raised whenever the pickled classes (TrainedModel, CompiledModel, …) change shape, so that a model
+# saved by an older triagebot is retrained instead of being unpickled into the wrong layout.
+MODEL_FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class ModelMeta:
     labels: list[str]
     examples: int
     sweep: list[dict[str, float]]
+    model_format: int = 0  # metadata written before formats were stamped has none
 
     @property
     def version(self) -> str:
@@ -63,6 +67,7 @@ def save_model(model: TrainedModel, directory: Path, *, trained_at: str, example
         labels=list(model.labels),
         examples=examples,
         sweep=[asdict(point) for point in model.sweep],
+        model_format=MODEL_FORMAT,
         **library_versions(),
     )
     tmp = directory / (MODEL_FILE + ".tmp")
@@ -85,7 +90,12 @@ def read_meta(directory: Path) -> ModelMeta:
 
 
 def check_meta(meta: ModelMeta, kb_digest: str) -> None:
-    """Raise ModelError when the model does not fit this knowledge base or these libraries."""
+    """Raise ModelError when the model does not fit this knowledge base, this triagebot or these libraries."""
+    if meta.model_format != MODEL_FORMAT:
+        raise ModelError(
+            f"the model was saved in format {meta.model_format}, this triagebot reads format {MODEL_FORMAT}: "
+            "run `triagebot train`"
+        )
     if meta.kb_digest != kb_digest:
         raise ModelError(
             f"the model was trained for knowledge base {meta.kb_digest}, not the current {kb_digest}: "

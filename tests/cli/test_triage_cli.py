@@ -252,6 +252,20 @@ def test_model_from_other_library_versions_is_not_used(run, tmp_path: Path, mode
     assert json.loads((private_models / "classifier.json").read_text())["sklearn"] != "0.0.1"
 
 
+def test_model_saved_by_an_older_triagebot_is_not_used(run, tmp_path: Path, models_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    private_models = tmp_path / "models"
+    shutil.copytree(models_dir, private_models)
+    meta = json.loads((private_models / "classifier.json").read_text())
+    del meta["model_format"]  # as written before model formats were stamped
+    (private_models / "classifier.json").write_text(json.dumps(meta))
+    done = run(
+        "triage", "--json", "SELinux is set to enforcing", env={"TRIAGEBOT_MODELS": str(private_models)}
+    )
+    assert done.returncode == 0
+    assert "saved in format 0" in done.stderr.decode() and "training now" in done.stderr.decode()
+    assert json.loads((private_models / "classifier.json").read_text())["model_format"] >= 1
+
+
 def test_eval_reports_metrics(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     items = [
         {
