@@ -7,22 +7,22 @@ A model trained for another knowledge base or with other library versions is nev
 from __future__ import annotations
 
 import json
+import pickle
 import platform
 from dataclasses import asdict, dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from triagebot.core.classify import TrainedModel
 from triagebot.errors import ModelError
 
-MODEL_FILE = "classifier.joblib"
+MODEL_FILE = "classifier.pickle"
 META_FILE = "classifier.json"
+OLD_MODEL_FILES = ("classifier.joblib",)  # written by earlier versions; removed when a model is saved
 # Raised whenever the pickled classes (TrainedModel, CompiledModel, …) change shape, so that a model
 # saved by an older triagebot is retrained instead of being unpickled into the wrong layout.
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +71,12 @@ def save_model(model: TrainedModel, directory: Path, *, trained_at: str, example
         **library_versions(),
     )
     tmp = directory / (MODEL_FILE + ".tmp")
-    joblib.dump(model, tmp, compress=3)
+    # plain pickle: it loads several times faster than a compressed joblib file, and the CLI pays
+    # for loading on every start
+    tmp.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     tmp.replace(directory / MODEL_FILE)
+    for old in OLD_MODEL_FILES:
+        (directory / old).unlink(missing_ok=True)
     (directory / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n", encoding="utf-8")
     return meta
 
@@ -115,7 +119,7 @@ def load_model(directory: Path, kb_digest: str) -> tuple[TrainedModel, ModelMeta
     meta = read_meta(directory)
     check_meta(meta, kb_digest)
     try:
-        model = joblib.load(directory / MODEL_FILE)
+        model = pickle.loads((directory / MODEL_FILE).read_bytes())
     except Exception as exc:  # a damaged pickle can raise almost anything
         raise ModelError(f"{directory / MODEL_FILE}: cannot load ({exc}): run `triagebot train`") from None
     if not isinstance(model, TrainedModel) or model.kb_digest != kb_digest:

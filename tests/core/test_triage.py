@@ -197,15 +197,33 @@ def test_required_literal(pattern: str, literal: str) -> None:
     assert required_literal(pattern) == literal
 
 
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r"(?i)HTTP\s+ERROR\s+503", ("error", "http")),
+        (r"mount\.nfs:\s+access\s+denied", ("mount.nfs:", "access", "denied")),
+        (r"foo|barbaz", ()),
+        (r"No\s+image\s+store\s+added\s+in\s+zone", ("added", "image", "store", "zone")),
+    ],
+)
+def test_required_literals(pattern: str, literals: tuple[str, ...]) -> None:
+    from triagebot.core.classify import required_literals
+
+    assert required_literals(pattern) == literals
+
+
 def test_rule_pre_check_never_hides_a_match(kb) -> None:  # type: ignore[no-untyped-def]
     import re
 
-    from triagebot.core.classify import required_literal
+    from triagebot.core.classify import required_literals
 
     texts = [e for t in kb.tips for e in t.examples] + list(kb.out_of_scope)
+    matched = 0
     for tip in kb.tips:
         for symptom in tip.symptoms:
-            literal, pattern = required_literal(symptom.pattern), re.compile(symptom.pattern)
+            literals, pattern = required_literals(symptom.pattern), re.compile(symptom.pattern)
             for text in texts:
                 if pattern.search(text):
-                    assert literal in text.lower(), (symptom.pattern, text[:80])
+                    matched += 1
+                    assert all(literal in text.lower() for literal in literals), (symptom.pattern, text[:80])
+    assert matched > 100

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
 
 from triagebot.core.kb import KnowledgeBase
 from triagebot.core.models import Classification, Question, TipScore
@@ -162,7 +161,7 @@ class CompiledModel:
     def features_many(
         self, texts: Sequence[str], word_cache: dict[str, tuple[int, ...]] | None = None
     ) -> FeatureRows:
-        """The TF-IDF rows of many texts, one sparse matrix per block.
+        """The TF-IDF rows of many texts (each block of each row L2-normalised, as fitted).
 
         Character n-grams never cross a word, so each word's columns can be remembered in
         `word_cache` (words recur constantly); the result is the same with or without it.
@@ -170,7 +169,14 @@ class CompiledModel:
         cache = {} if word_cache is None else word_cache
         if len(cache) > WORD_CACHE_SIZE:
             cache.clear()
-        return FeatureRows(tuple(_block_rows(block, texts, cache) for block in self.blocks), len(texts))
+        parts = [_block_entries(block, texts, cache) for block in self.blocks]
+        owners = np.concatenate([owner for owner, _, _ in parts])
+        order = np.argsort(owners, kind="stable")  # row by row, blocks in order within a row
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owners, minlength=len(texts)), out=indptr[1:])
+        columns = np.concatenate([c for _, c, _ in parts])[order]
+        values = np.concatenate([v for _, _, v in parts])[order]
+        return FeatureRows(indptr, columns, values)
 
     def probabilities(self, columns: NDArray[np.int64], values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Calibrated class probabilities of one feature row, averaged over the calibration folds."""
@@ -181,9 +187,11 @@ class CompiledModel:
     def probabilities_many(self, rows: FeatureRows) -> NDArray[np.float64]:
         """Calibrated class probabilities, one row per text (texts × classes)."""
         decision = np.tile(self.intercepts, (rows.count, 1))
-        for block, matrix in zip(self.blocks, rows.blocks, strict=True):
-            if matrix.nnz:
-                decision += matrix @ self.weights[block.offset : block.offset + len(block.vocabulary)]
+        indptr, columns, values = rows.indptr, rows.columns, rows.values
+        for index in range(rows.count):
+            start, stop = indptr[index], indptr[index + 1]
+            if stop > start:  # one small matrix-vector product per text beats any batched gather here
+                decision[index] += values[start:stop] @ self.weights[columns[start:stop]]
         return self._calibrate(decision)
 
     def _calibrate(self, decision: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -199,26 +207,27 @@ class CompiledModel:
 
 @dataclass(frozen=True, slots=True)
 class FeatureRows:
-    """Feature rows of a batch of texts: one sparse matrix (texts × block vocabulary) per block."""
+    """Sparse feature rows of a batch of texts, row by row: row i is `columns[indptr[i]:indptr[i+1]]`."""
 
-    blocks: tuple[csr_matrix, ...]
-    count: int
+    indptr: NDArray[np.int64]
+    columns: NDArray[np.int64]  # in the joined feature space
+    values: NDArray[np.float64]
+
+    @property
+    def count(self) -> int:
+        """Number of rows."""
+        return len(self.indptr) - 1
 
     def row(self, index: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Column indices (in the joined feature space) and values of one text."""
-        columns: list[NDArray[np.int64]] = []
-        values: list[NDArray[np.float64]] = []
-        offset = 0
-        for matrix in self.blocks:
-            start, stop = matrix.indptr[index], matrix.indptr[index + 1]
-            columns.append(matrix.indices[start:stop].astype(np.int64) + offset)
-            values.append(matrix.data[start:stop])
-            offset += matrix.shape[1]
-        return np.concatenate(columns), np.concatenate(values)
+        """Column indices and values of one text."""
+        start, stop = self.indptr[index], self.indptr[index + 1]
+        return self.columns[start:stop], self.values[start:stop]
 
 
-def _block_rows(block: FeatureBlock, texts: Sequence[str], cache: dict[str, tuple[int, ...]]) -> csr_matrix:
-    """One block's TF-IDF rows for `texts`, each row L2-normalised."""
+def _block_entries(
+    block: FeatureBlock, texts: Sequence[str], cache: dict[str, tuple[int, ...]]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """One block's entries for `texts`: owning row, column (joined space) and L2-normalised TF-IDF value."""
     vocabulary = block.vocabulary
     columns: list[int] = []
     counts: list[int] = []
@@ -245,18 +254,17 @@ def _block_rows(block: FeatureBlock, texts: Sequence[str], cache: dict[str, tupl
         columns.extend(counted)
         counts.extend(counted.values())
         lengths.append(len(counted))
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
     index = np.array(columns, dtype=np.int64)
     tf = np.array(counts, dtype=np.float64)
     if block.sublinear_tf:
         tf = np.log(tf) + 1.0
     values = tf * block.idf[index]
+    sizes = np.array(lengths, dtype=np.int64)
     if len(values):
-        starts = indptr[:-1][np.array(lengths) > 0]
-        norms = np.sqrt(np.add.reduceat(values * values, starts))
-        values /= np.repeat(norms, [n for n in lengths if n > 0])
-    return csr_matrix((values, index, indptr), shape=(len(texts), len(vocabulary)))
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))[sizes > 0]
+        values /= np.repeat(np.sqrt(np.add.reduceat(values * values, starts)), sizes[sizes > 0])
+    owners = np.repeat(np.arange(len(texts), dtype=np.int64), sizes)
+    return owners, index + block.offset, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,36 +302,46 @@ class _Rule:
     pattern: re.Pattern[str]
     label: str
     confidence: float
-    needs: str  # a lower-case literal every match contains ("" when none could be found)
+    needs: tuple[str, ...]  # lower-case literals every match contains (none when none could be found)
 
 
-def required_literal(pattern: str) -> str:
-    """The longest literal run at the top level of a regex, lower-cased: a cheap pre-check.
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """The literal runs at the top level of a regex, lower-cased and longest first: a cheap pre-check.
 
-    Any text the regex matches contains this run (ignoring case), so a text without it can skip the
-    regex. Runs inside groups, classes or repeats are not used; "" means there is no safe run.
+    Any text the regex matches contains every one of these runs (ignoring case), so a text missing
+    one can skip the regex. Runs inside groups, classes or repeats are not used, nor runs shorter
+    than four characters; () means there is no safe run.
     """
     try:
         parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
     except (re.error, AttributeError):
-        return ""
-    best: list[str] = []
+        return ()
+    runs: list[str] = []
     run: list[str] = []
-    for op, argument in parsed:
+    for op, argument in [*parsed, (None, None)]:  # the sentinel ends the last run
         if str(op) == "LITERAL":
             run.append(chr(argument))
             continue
-        if len(run) > len(best):
-            best = run
+        literal = "".join(run).lower()
+        if len(literal) >= 4 and literal.upper().lower() == literal:
+            runs.append(literal)
         run = []
-    if len(run) > len(best):
-        best = run
-    literal = "".join(best).lower()
-    return literal if len(literal) >= 4 and literal.lower().upper().lower() == literal else ""
+    return tuple(sorted(set(runs), key=lambda r: (-len(r), r)))
+
+
+def required_literal(pattern: str) -> str:
+    """The longest of `required_literals`, or "" when there is none."""
+    literals = required_literals(pattern)
+    return literals[0] if literals else ""
 
 
 class SymptomRules:
-    """Exact error strings and log lines from the knowledge base, compiled once."""
+    """Exact error strings and log lines from the knowledge base, compiled once.
+
+    Each rule's regex runs only on texts holding all the literals it requires (`required_literals`).
+    Rules are filed under their longest literal, so each text is searched once per distinct
+    literal rather than once per rule, and only the few rules filed under a found literal go on.
+    """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._rules = tuple(
@@ -332,19 +350,30 @@ class SymptomRules:
                 re.compile(symptom.pattern),
                 symptom.label,
                 symptom.confidence,
-                required_literal(symptom.pattern),
+                required_literals(symptom.pattern),
             )
             for tip in kb.tips
             for symptom in tip.symptoms
         )
+        self._unguarded = tuple(index for index, rule in enumerate(self._rules) if not rule.needs)
+        by_literal: dict[str, list[int]] = {}
+        for index, rule in enumerate(self._rules):
+            if rule.needs:
+                by_literal.setdefault(rule.needs[0], []).append(index)
+        self._by_literal = {literal: tuple(indices) for literal, indices in by_literal.items()}
 
     def match(self, text: str) -> dict[str, tuple[float, tuple[str, ...]]]:
         """Tip id → (highest confidence, labels of the rules that matched)."""
         text = text[:RULE_TEXT_LIMIT]
         lowered = text.lower()
+        candidates = list(self._unguarded)
+        for literal, indices in self._by_literal.items():
+            if literal in lowered:
+                candidates.extend(indices)
         found: dict[str, tuple[float, tuple[str, ...]]] = {}
-        for rule in self._rules:
-            if (not rule.needs or rule.needs in lowered) and rule.pattern.search(text):
+        for index in sorted(candidates):  # in knowledge-base order, as the labels are listed
+            rule = self._rules[index]
+            if all(literal in lowered for literal in rule.needs[1:]) and rule.pattern.search(text):
                 confidence, labels = found.get(rule.tip_id, (0.0, ()))
                 found[rule.tip_id] = (max(confidence, rule.confidence), (*labels, rule.label))
         return found

@@ -151,6 +151,8 @@ def _attribution(lines: list[str], i: int) -> tuple[int, bool] | None:
 
 def _attribution_kind(line: str) -> bool | None:
     """None if `line` is no attribution; True if unmistakable, False if only plausible."""
+    if not line.endswith((":", "：")):  # every form ends so (`line` is stripped): skip the regexes
+        return None
     if _ON_WROTE.match(line):
         return bool(_ADDR_OR_TIME.search(line)) or any(ch.isdigit() for ch in line)
     if _SAN_WROTE.search(line) or _JA_DATE_ADDR.match(line):

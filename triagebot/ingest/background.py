@@ -1,7 +1,7 @@
-"""Read archives in a second process, so parsing mail overlaps storing and triaging it.
+"""Read archives in a second process, so reading mail overlaps storing and triaging it.
 
-Parsing with the standard library's `email` package costs about as much as storing and triaging a
-message; on a machine with two or more cores, running the two side by side nearly halves an ingest.
+Reading a message (parsing, decoding, cleaning) costs about as much as storing and triaging it; on a
+machine with two or more cores, running the two side by side nearly halves an ingest.
 Records arrive in the same order as from `read_paths`, in bounded batches (memory stays flat).
 A `SideWork` can use the reading process for more: it sees each batch there, and what it makes of
 the batch is handed to it in the calling process before the batch's records are yielded. Side work
