@@ -150,7 +150,10 @@ def line(name: str, result: dict[str, Any], floor: float) -> str:
     ratio = result["seconds"] / floor
     extra = ""
     if "triaged" in result:
-        extra = f"  ({result['new']:,} stored, {result['triaged']:,} triaged, {result['drafts']:,} drafts)"
+        extra = (
+            f"  ({result['new']:,} stored, {result['triaged']:,} triaged "
+            f"({result['triaged_while_reading']:,} while reading), {result['drafts']:,} drafts)"
+        )
     return f"{name:<26} {rate:>9,.0f} msg/s  {result['seconds']:>7.1f} s  x{ratio:>5.1f}  {result['rss_mb']:>6.0f} MB{extra}"
 
 
