@@ -42,6 +42,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reader_rss_mb() -> float:
+    """Peak resident set size of the biggest finished child (the reading process), in MB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def phase_parse(mbox: Path) -> dict[str, Any]:
     """The floor: split the mbox on From_ lines and let the standard library parse each message."""
     started = time.perf_counter()
@@ -111,6 +116,7 @@ def phase_ingest(mbox: Path, url: str, triage: bool) -> dict[str, Any]:
         "seconds": seconds,
         "engine_seconds": engine_seconds,
         "rss_mb": peak_rss_mb(),
+        "reader_rss_mb": reader_rss_mb(),
     }
 
 
@@ -228,6 +234,10 @@ def main() -> None:
     rate = sqlite["messages"] / sqlite["seconds"]
     if "engine_seconds" in sqlite:
         print(f"\nengine load: {sqlite['engine_seconds']:.1f} s (outside the timed part)")
+    print(
+        f"peak RSS of the reading process (a fork of the ingest process, so much of it is shared): "
+        f"{sqlite['reader_rss_mb']:.0f} MB with SQLite"
+    )
     # What the store and the triage cost on top of reading, from the two measurements above.
     share = max(sqlite["seconds"] - reader["seconds"], 1e-9)
     print(f"store + triage alone: {sqlite['messages'] / share:,.0f} msg/s (ingest time minus reader time)")
