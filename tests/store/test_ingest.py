@@ -253,3 +253,13 @@ def test_text_every_database_accepts(store: Store, engine: StubEngine) -> None:
     assert summary.new == 1
     view = show(store, item_of(store, "nul@x"))
     assert "\x00" not in view.question and "NUL byte" in view.question
+
+
+def test_subject_fallback_does_not_reach_across_years(store: Store, engine: StubEngine) -> None:
+    """A generic subject recurs: a reply-looking message long after the last one starts over."""
+    late = record("late@x", "Re: Install fails", "same trouble here", BOB, minute=60 * 24 * 400)
+    close = record("close@x", "Re: Install fails", "try this", "Dan <dan@example.org>", minute=60 * 24 * 20)
+    run(store, engine, record("q@x", "Install fails", "it fails", ALICE), close, late)
+    assert store.thread_of("close@x").root_message_id == "q@x"  # type: ignore[union-attr]
+    orphan = store.thread_of("late@x")
+    assert orphan is not None and orphan.root_message_id == "late@x" and not orphan.is_question

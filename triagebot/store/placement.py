@@ -5,7 +5,8 @@ Threading rules, applied to each new message in archive order:
 1. the thread of the message named in In-Reply-To, when that message is stored;
 2. otherwise the thread of the last stored message named in References (read from last to first);
 3. otherwise, when the subject reads as a reply ("Re: …", "AW: …", "返信: …"), the most recent thread of the
-   same source whose normalised subject is the same;
+   same source whose normalised subject is the same, if its last message is at most `SUBJECT_WINDOW`
+   apart from this one (generic subjects such as "Re: install problem" recur over the years);
 4. otherwise a new thread. Its starter is a question, unless the message is itself a reply whose
    parent we never saw (an archive that starts mid-conversation): such orphans are kept but not triaged.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import TypeVar
 
@@ -39,6 +40,7 @@ from triagebot.store.views import Placement, TriageState
 DEFAULT_SOURCE = "mail"
 INGEST_LOCK = 72_656_422  # PostgreSQL advisory lock that keeps two ingest runs from interleaving batches
 CHUNK = 500  # ids per IN (...) look-up
+SUBJECT_WINDOW = timedelta(days=30)  # subject-only threading joins messages at most this far apart
 T = TypeVar("T")
 
 
@@ -104,6 +106,11 @@ def lock_threads(session: Session, ids: Sequence[int]) -> None:
         session.execute(
             select(ThreadRow.id).where(ThreadRow.id.in_(part)).order_by(ThreadRow.id).with_for_update()
         )
+
+
+def _close_in_time(a: datetime | None, b: datetime | None) -> bool:
+    """True when two optional times are at most `SUBJECT_WINDOW` apart (or either is unknown)."""
+    return a is None or b is None or abs(a - b) <= SUBJECT_WINDOW
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -309,8 +316,9 @@ class Placer:
                 return self._by_message[ref]
         if is_reply_subject(record.subject):
             key = normalize_subject(record.subject)
-            if key:
-                return self._latest.get((source_id, key))
+            latest = self._latest.get((source_id, key)) if key else None
+            if latest is not None and _close_in_time(latest.last_at, record.sent_at):
+                return latest
         return None
 
     def _place_one(self, record: MailRecord) -> _Placed:
