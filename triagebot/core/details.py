@@ -13,6 +13,7 @@ the rest of a long paste is only searched for an explicit CloudStack version.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,19 +95,33 @@ def _alias_key(alias: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Alias:
-    """One catalog spelling, compiled: a cheap gate and the pattern behind it."""
+    """One catalog spelling: a cheap gate and the pattern behind it.
+
+    The pattern is compiled when a question first passes the gate: most spellings are never met in
+    a run, and compiling them all would cost a noticeable part of a command's start.
+    """
 
     key: str
     gate: frozenset[str]  # one of these words must occur (empty: use `probe`)
     probe: str  # substring that must occur, for spellings not in Latin script
-    pattern: re.Pattern[str]
+    source: str  # the regular expression
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """The compiled pattern (compiled once, on first use)."""
+        return _compiled(self.source)
+
+
+@functools.cache
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 def _compile_alias(alias: str, tail: str) -> _Alias:
     """`alias` with optional inner separators (`rocky linux` also fits `rockylinux`), then `tail`."""
     chunks = [chunk for chunk in re.split(r"[\s_\-]+", alias.strip().lower()) if chunk]
     body = r"[ \t_\-]?".join(re.escape(chunk) for chunk in chunks)
-    pattern = re.compile(rf"(?P<alias>{body})(?![a-z]){tail}")
+    pattern = rf"(?P<alias>{body})(?![a-z]){tail}"
     key = "".join(chunks)
     if chunks[0].isascii():  # gate on letters only, as the question's words are split at digits
         gate = {re.split(r"[^a-z]", chunks[0])[0], re.split(r"[^a-z]", key)[0]} - {""}
@@ -1116,8 +1131,13 @@ class DetailExtractor:
         """An extractor for the catalogs of `kb`."""
         return cls(kb.releases, kb.os, kb.hypervisors)
 
-    def extract(self, subject: str, body: str) -> DetailReport:
-        """Version, OS, hypervisor and whether there are specifics, normalised against the catalogs."""
+    def extract(
+        self, subject: str, body: str, prose_and_logs: tuple[str, tuple[str, ...]] | None = None
+    ) -> DetailReport:
+        """Version, OS, hypervisor and whether there are specifics, normalised against the catalogs.
+
+        `prose_and_logs` is `split_prose_and_logs(body)` when the caller has it already.
+        """
         text = f"{subject}\n{body}" if subject else body
         scan = _prepare(text[:SCAN_LIMIT])
         version = self._versions.find(scan, text[SCAN_LIMIT:])
@@ -1128,7 +1148,7 @@ class DetailExtractor:
             os=self._os.find(scan),
             hypervisor=hypervisor[0] if hypervisor else None,
             hypervisor_kind=hypervisor[1] if hypervisor else None,
-            specifics=_has_specifics(scan) or _describes_enough(body),
+            specifics=_has_specifics(scan) or _describes_enough(prose_and_logs or split_prose_and_logs(body)),
         )
 
 
@@ -1138,12 +1158,12 @@ _JA_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 
 
-def _describes_enough(body: str) -> bool:
+def _describes_enough(prose_and_logs: tuple[str, tuple[str, ...]]) -> bool:
     """A pasted log, or a situation told at some length in prose, also gives a helper something to go on.
 
     The short vague posts ("setup fails, ideas?", "インストールできません") stay below these lengths.
     """
-    prose, logs = split_prose_and_logs(body)
+    prose, logs = prose_and_logs
     if logs:
         return True
     japanese = len(_JA_CHAR.findall(prose))

@@ -40,7 +40,9 @@ class Triager:
         classifications = self.classifier.classify_many(questions)
         results = []
         for message, question, classification in zip(messages, questions, classifications, strict=True):
-            details = self.extractor.extract(message.subject, message.text)
+            details = self.extractor.extract(
+                message.subject, message.text, (question.prose, question.log_lines)
+            )
             decision = decide(classification, details)
             reply = self.renderer.render(decision, details, question.language, channel or message.channel)
             results.append(
