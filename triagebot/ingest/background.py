@@ -100,10 +100,10 @@ def _produce(
     queue: Queue[Handed | None], paths: Sequence[Path], fmt: str | None, side: SideWork | None, parent: int
 ) -> None:
     """Child process: read everything, hand it over batch by batch, then a None."""
-    # the child never prints; it must not keep the parent's output pipes open if the parent is killed
     # The queue's feeder thread writes each pickled batch into the pipe in pieces and needs the GIL
     # between pieces; with the default 5 ms switch interval the parent waits on those handovers.
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL)
+    # the child never prints; it must not keep the parent's output pipes open if the parent is killed
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
