@@ -181,29 +181,17 @@ def test_batch_and_single_agree(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    ("pattern", "literal"),
-    [
-        (r"mount\.nfs:\s+access", "mount.nfs:"),
-        (r"(?i)SELinux\s+is\s+set\s+to\s+enforcing", "enforcing"),
-        (r"foo|barbaz", ""),
-        (r"abcdef?", "abcde"),
-        (r"(Unable to add) the", " the"),
-        (r"x\d+y", ""),
-    ],
-)
-def test_required_literal(pattern: str, literal: str) -> None:
-    from triagebot.core.classify import required_literal
-
-    assert required_literal(pattern) == literal
-
-
-@pytest.mark.parametrize(
     ("pattern", "literals"),
     [
         (r"(?i)HTTP\s+ERROR\s+503", ("error", "http")),
         (r"mount\.nfs:\s+access\s+denied", ("mount.nfs:", "access", "denied")),
         (r"foo|barbaz", ()),
         (r"No\s+image\s+store\s+added\s+in\s+zone", ("added", "image", "store", "zone")),
+        (r"mount\.nfs:\s+access", ("mount.nfs:", "access")),
+        (r"(?i)SELinux\s+is\s+set\s+to\s+enforcing", ("enforcing", "selinux")),
+        (r"abcdef?", ("abcde",)),
+        (r"(Unable to add) the", (" the",)),
+        (r"x\d+y", ()),
     ],
 )
 def test_required_literals(pattern: str, literals: tuple[str, ...]) -> None:

@@ -148,4 +148,4 @@ def test_threads_opening_a_new_database_at_once_do_not_collide(db_url: str) -> N
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert failures == []
+    assert failures == [] and not any(t.is_alive() for t in threads)

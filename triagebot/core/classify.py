@@ -329,12 +329,6 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     return tuple(sorted(set(runs), key=lambda r: (-len(r), r)))
 
 
-def required_literal(pattern: str) -> str:
-    """The longest of `required_literals`, or "" when there is none."""
-    literals = required_literals(pattern)
-    return literals[0] if literals else ""
-
-
 class SymptomRules:
     """Exact error strings and log lines from the knowledge base, compiled once.
 

@@ -543,7 +543,7 @@ class _OsFinder:
     """Finds the management server's OS, never a guest's or the system VM's."""
 
     def __init__(self, entries: Sequence[OsEntry]) -> None:
-        """Compile one pattern per spelling and note which spellings need a version to count."""
+        """Build one pattern per spelling and note which spellings need a version to count."""
         aliases: list[_Alias] = []
         self._entry: dict[str, tuple[OsEntry, bool]] = {}
         owners: dict[str, str] = {}
@@ -682,7 +682,7 @@ class _HypervisorFinder:
     """Finds the hypervisor the poster runs under CloudStack."""
 
     def __init__(self, hypervisors: Sequence[Hypervisor]) -> None:
-        """Compile one pattern per spelling and remember each spelling's display name."""
+        """Build one pattern per spelling and remember each spelling's display name."""
         aliases: list[_Alias] = []
         self._entry: dict[str, tuple[Hypervisor, str]] = {}
         owners: dict[str, str] = {}

@@ -317,7 +317,10 @@ def body_text(msg: Message) -> str:
 
 
 def _preferred_body(msg: Message) -> Message | None:
-    """The part a mail client shows as the body: the first plain text part outside attachments, else HTML."""
+    """The part a mail client shows as the body: the first plain text part outside attachments, else HTML.
+
+    This is what `EmailMessage.get_body` does; it cannot be used on the `compat32` messages we parse.
+    """
     best: Message | None = None
     best_rank = len(_BODY_PREFERENCE)
     for rank, part in _body_candidates(msg):
