@@ -7,7 +7,7 @@ left alone. Every measurement runs in a fresh subprocess, so its peak RSS is its
 
 Printed: messages/s and peak RSS for a bare standard-library parse of the same file (split on the
 `From ` lines, `email.message_from_binary_file` on each), for our archive reader alone, and for
-`triagebot.review.ingest` (reader + threading + storage + triage) into each database; the ratio is
+`triagebot.pipeline.ingest` (reader + threading + storage + triage) into each database; the ratio is
 ingest time over bare parse time. Targets: ≥ 1,500 messages/s into SQLite with triage, peak RSS < 400 MB.
 Figures are printed, not asserted.
 """
@@ -91,7 +91,7 @@ def phase_ingest(mbox: Path, url: str, triage: bool) -> dict[str, Any]:
     from triagebot.app import build_engine
     from triagebot.config import load_settings
     from triagebot.ingest.background import READ_AHEAD, read_paths_in_background
-    from triagebot.review import DEFAULT_BATCH, TriageAhead, ingest
+    from triagebot.pipeline import DEFAULT_BATCH, TriageAhead, ingest
     from triagebot.store import open_store
 
     started = time.perf_counter()

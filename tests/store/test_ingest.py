@@ -9,7 +9,8 @@ from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records, record
 from triagebot.core.models import Detail
 from triagebot.ingest.records import MailRecord, ReadProblem
-from triagebot.review import IngestSummary, approve, ingest, show, work
+from triagebot.pipeline import IngestSummary, ingest, work
+from triagebot.review import approve, show
 from triagebot.store import QueueFilter, ReviewStatus, Store, TriageState, open_store
 
 ALICE = "Alice <alice@example.org>"

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tests.store.dump import dump
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records
-from triagebot.review import ingest
+from triagebot.pipeline import ingest
 from triagebot.store import make_engine, open_store
 from triagebot.store.tables import MESSAGES
 
@@ -27,7 +27,7 @@ INGEST = """
 import sys
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records
-from triagebot.review import ingest
+from triagebot.pipeline import ingest
 from triagebot.store import open_store
 
 count, batch = int(sys.argv[2]), int(sys.argv[3])

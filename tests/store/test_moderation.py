@@ -10,7 +10,8 @@ from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
 from triagebot.core.models import Detail, Language
 from triagebot.errors import InputError
-from triagebot.review import approve, edit, ingest, mark_sent, queue, reject, show
+from triagebot.pipeline import ingest
+from triagebot.review import approve, edit, mark_sent, queue, reject, show
 from triagebot.store import NotFoundError, QueueFilter, ReviewStateError, ReviewStatus, ReviewView, Store
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records, record
 from triagebot.core.models import InboundMessage, TriageResult
-from triagebot.review import WorkSummary, ingest, work
+from triagebot.pipeline import WorkSummary, ingest, work
 from triagebot.store import Store, TriageState, open_store
 from triagebot.store.tables import MESSAGES, TRIAGE_RESULTS
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import sys
 from tests.store.engine_stub import StubEngine
-from triagebot.review import work
+from triagebot.pipeline import work
 from triagebot.store import open_store
 
 store = open_store(sys.argv[1])

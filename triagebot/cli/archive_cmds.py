@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from triagebot import review
+from triagebot import pipeline, review
 from triagebot.cli import CliContext, cli, fail
 from triagebot.core.models import Detail, Language
 from triagebot.errors import TriagebotError
@@ -31,7 +31,7 @@ EXIT_PARTIAL = 3
 SHOWN_ERRORS = 20
 
 
-def _engine(ctx: CliContext) -> review.TriageEngine:
+def _engine(ctx: CliContext) -> pipeline.TriageEngine:
     """Build the triage engine only when a command needs it (it loads the model)."""
     from triagebot.app import build_engine
 
@@ -66,7 +66,7 @@ def _fit(text: str, width: int) -> str:
 # -- ingest ---------------------------------------------------------------------------------------
 
 
-def _summary_json(summary: review.IngestSummary) -> dict[str, Any]:
+def _summary_json(summary: pipeline.IngestSummary) -> dict[str, Any]:
     """The one `--json` object of `ingest`."""
     return {
         "read": summary.read,
@@ -95,7 +95,7 @@ def _summary_json(summary: review.IngestSummary) -> dict[str, Any]:
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 10_000),
-    default=review.DEFAULT_BATCH,
+    default=pipeline.DEFAULT_BATCH,
     show_default=True,
     help="Messages per transaction.",
 )
@@ -123,7 +123,7 @@ def ingest(
     """
     try:
         with _store(ctx) as store:
-            engine = None if no_triage else review.TriageAhead(_engine(ctx), keep=batch_size + READ_AHEAD)
+            engine = None if no_triage else pipeline.TriageAhead(_engine(ctx), keep=batch_size + READ_AHEAD)
             records: Iterator[MailRecord | ReadProblem] = read_paths_in_background(
                 list(paths), fmt=fmt, side=engine
             )
@@ -131,9 +131,9 @@ def ingest(
                 with click.progressbar(
                     records, label="Ingesting", file=sys.stderr, show_pos=True, update_min_steps=50
                 ) as bar:
-                    summary = review.ingest(bar, store, engine, source=source, batch_size=batch_size)
+                    summary = pipeline.ingest(bar, store, engine, source=source, batch_size=batch_size)
             else:
-                summary = review.ingest(records, store, engine, source=source, batch_size=batch_size)
+                summary = pipeline.ingest(records, store, engine, source=source, batch_size=batch_size)
     except TriagebotError as exc:
         fail(str(exc))
     if as_json:
@@ -169,7 +169,7 @@ def ingest(
 @click.option(
     "--claim-timeout",
     type=click.FloatRange(min=1),
-    default=review.DEFAULT_CLAIM_TIMEOUT.total_seconds(),
+    default=pipeline.DEFAULT_CLAIM_TIMEOUT.total_seconds(),
     show_default=True,
     help="Seconds after which a claim of a worker that died is taken over.",
 )
@@ -214,7 +214,7 @@ def work(
     try:
         engine = _engine(ctx)
         with _store(ctx) as store:
-            summary = review.work(
+            summary = pipeline.work(
                 store,
                 engine,
                 name,

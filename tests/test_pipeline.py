@@ -1,4 +1,4 @@
-"""The review service with the real engine on SQLite: drafts, follow-ups, summaries and progress."""
+"""The ingest and work pipeline with the real engine on SQLite: drafts, follow-ups, summaries and progress."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from triagebot.core.models import Channel, Detail, InboundMessage, Language, Tri
 from triagebot.errors import InputError
 from triagebot.ingest.archive import read_paths
 from triagebot.ingest.records import MailRecord, ReadProblem
-from triagebot.review import IngestSummary, TriageAhead, TriageEngine, approve, ingest, show, work
+from triagebot.pipeline import IngestSummary, TriageAhead, TriageEngine, ingest, work
+from triagebot.review import approve, show
 from triagebot.store import ReviewStatus, Store, TriageState, open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,290 @@
+"""The ingest and work pipeline: store what was read, thread it, triage what waits, draft replies.
+
+    records ──ingest──▶ messages + threads ──triage (inline or by workers)──▶ triage results
+                                                     └──▶ one review item per question thread (pending)
+
+Moderation of the drafts lives in `triagebot.review`.
+
+Each ingest batch is one transaction (store, thread, triage, draft, audit), so an ingest killed
+half-way and run again ends with exactly the rows of one clean run. Workers claim messages so that
+any number of them on one database never triage the same message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from triagebot.core.models import Channel, InboundMessage, TriageResult
+from triagebot.errors import InputError, StoreError
+from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.store import (
+    Placer,
+    Recorded,
+    Store,
+    TriageInput,
+    starter_question,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 500
+DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_MESSAGE_ID = 998
+INGEST_ACTOR = "ingest"
+
+
+class TriageEngine(Protocol):
+    """What the service needs from the triage engine (`triagebot.app.Engine` satisfies it)."""
+
+    @property
+    def model_version(self) -> str:
+        """Id of the model, stored with every result."""
+        ...
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        """Triage one message."""
+        ...
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        """Triage many messages at once, one result per message, in order."""
+        ...
+
+
+_Key = tuple[Channel, str, str]
+
+
+def _key(message: InboundMessage) -> _Key:
+    """Everything a triage result depends on: the reply's channel, the subject and the text."""
+    return message.channel, message.subject, message.text
+
+
+class TriageAhead:
+    """A triage engine that works out likely question starters early, in the archive-reading process.
+
+    With `read_paths_in_background(..., side=ahead)` the reading runs in a second process, which has
+    time to spare; there, every record that will start a question thread if it is new (see
+    `starter_question`) is triaged as the store will triage it. Results are kept by exactly what
+    triage reads, so a wrong guess (a record already stored, say) costs time, never a wrong result;
+    follow-ups and anything not prepared are triaged here by `engine`. At most `keep` results are
+    held, the oldest dropped first.
+    """
+
+    def __init__(self, engine: TriageEngine, *, channel: Channel = Channel.EMAIL, keep: int = 5_000) -> None:
+        """Wrap `engine`; `channel` is the one the ingest places records under."""
+        self._engine = engine
+        self._channel = channel
+        self._keep = keep
+        self._ready: dict[_Key, TriageResult] = {}
+        self.reused = 0
+
+    @property
+    def model_version(self) -> str:
+        """The wrapped engine's model version."""
+        return self._engine.model_version
+
+    def prepare(self, items: Sequence[MailRecord | ReadProblem]) -> list[tuple[_Key, TriageResult]]:
+        """Triage the likely starters among `items` (runs in the reading process)."""
+        messages = []
+        for item in items:
+            if not isinstance(item, MailRecord) or (question := starter_question(item)) is None:
+                continue
+            subject, text = question
+            messages.append(
+                InboundMessage(
+                    channel=self._channel, source="", message_id=item.message_id, subject=subject, text=text
+                )
+            )
+        if not messages:
+            return []
+        results = self._engine.triage_batch(messages)
+        return [(_key(m), r) for m, r in zip(messages, results, strict=True)]
+
+    def take(self, prepared: Sequence[tuple[_Key, TriageResult]]) -> None:
+        """Keep results prepared in the reading process until the store asks for them."""
+        for key, result in prepared:
+            self._ready[key] = result
+        while len(self._ready) > self._keep:
+            del self._ready[next(iter(self._ready))]
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        """Triage one message."""
+        return self.triage_batch([message])[0]
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        """Prepared results where there are any; the rest triaged by the wrapped engine, as one batch."""
+        found = [self._ready.get(_key(m)) for m in messages]
+        todo = [i for i, result in enumerate(found) if result is None]
+        if todo:
+            for i, result in zip(todo, self._engine.triage_batch([messages[i] for i in todo]), strict=True):
+                found[i] = result
+        self.reused += len(messages) - len(todo)
+        return [result for result in found if result is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    """What an ingest run did. `read` = `new` + `duplicates` + `skipped`; `errors` says why each skip."""
+
+    read: int = 0
+    new: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    errors: tuple[tuple[str, str], ...] = ()
+    triaged: int = 0
+    drafted: int = 0
+    updated: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkSummary:
+    """What one worker did before it stopped."""
+
+    batches: int = 0
+    triaged: int = 0
+    lost: int = 0  # results dropped because a claim went stale and another worker took the messages
+    drafted: int = 0
+    updated: int = 0
+
+
+def _unusable(record: MailRecord) -> str | None:
+    """Why a readable record still cannot be stored, or None when it can."""
+    if not record.message_id.strip():
+        return "no Message-ID"
+    if len(record.message_id) > MAX_MESSAGE_ID:
+        return f"Message-ID longer than {MAX_MESSAGE_ID} characters"
+    return None
+
+
+def _triage(engine: TriageEngine, inputs: Sequence[TriageInput]) -> list[tuple[int, TriageResult]]:
+    """Run the engine over a batch and pair each result with its message."""
+    if not inputs:
+        return []
+    results = engine.triage_batch([i.message for i in inputs])
+    if len(results) != len(inputs):
+        raise StoreError(f"the triage engine returned {len(results)} results for {len(inputs)} messages")
+    return [(i.message_pk, r) for i, r in zip(inputs, results, strict=True)]
+
+
+def ingest(
+    records: Iterable[MailRecord | ReadProblem],
+    store: Store,
+    engine: TriageEngine | None,
+    *,
+    source: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[IngestSummary], None] | None = None,
+) -> IngestSummary:
+    """Store records in batches, thread them, and (with an engine) triage questions and follow-ups.
+
+    `source` names the list or channel (default: each record's List-Id, else "mail"). Without an
+    engine, questions wait as untriaged for `work`. `progress` is called after every batch.
+
+    Example:
+        >>> summary = ingest(read_paths([Path("users.mbox")]), store, engine)  # doctest: +SKIP
+        >>> summary.new, summary.duplicates                                      # doctest: +SKIP
+        (1200, 0)
+    """
+    if batch_size < 1:
+        raise InputError("batch size must be at least 1")
+    placer = Placer(source=source)
+    counts = {"read": 0, "new": 0, "duplicates": 0, "skipped": 0, "triaged": 0, "drafted": 0, "updated": 0}
+    errors: list[tuple[str, str]] = []
+    pending: list[MailRecord] = []
+
+    def current() -> IngestSummary:
+        return IngestSummary(errors=tuple(errors), **counts)
+
+    def flush() -> None:
+        if not pending:
+            return
+        recorded = Recorded(0, 0, 0, 0)
+        with store.batch() as batch:
+            placement = batch.place(placer, pending)
+            if engine is not None and placement.to_triage:
+                done = _triage(engine, batch.triage_inputs(placement.to_triage))
+                recorded = batch.record_triage(done, model_version=engine.model_version, actor=INGEST_ACTOR)
+            batch.record_notes(placement.notes, actor=INGEST_ACTOR)
+        counts["new"] += placement.new
+        counts["duplicates"] += placement.duplicates
+        counts["triaged"] += recorded.recorded
+        counts["drafted"] += recorded.drafted
+        counts["updated"] += recorded.updated
+        pending.clear()
+        if progress is not None:
+            progress(current())
+
+    for item in records:
+        counts["read"] += 1
+        why = item.why if isinstance(item, ReadProblem) else _unusable(item)
+        if why is not None:
+            errors.append((item.where, why))
+            counts["skipped"] += 1
+            continue
+        if isinstance(item, MailRecord):
+            pending.append(item)
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    summary = current()
+    log.info("ingest: %s", summary)
+    return summary
+
+
+def work(
+    store: Store,
+    engine: TriageEngine,
+    worker_id: str,
+    *,
+    batch: int = 100,
+    until_empty: bool = False,
+    stale_after: timedelta = DEFAULT_CLAIM_TIMEOUT,
+    poll_seconds: float = 2.0,
+    should_stop: Callable[[], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[WorkSummary], None] | None = None,
+) -> WorkSummary:
+    """Claim waiting messages, triage them and record the results, batch after batch.
+
+    Stops when nothing is left (`until_empty`) or when `should_stop()` says so; otherwise polls every
+    `poll_seconds`. Claims older than `stale_after` (a worker that died) are taken over.
+
+    Example:
+        >>> work(store, engine, "worker-1", until_empty=True).triaged  # doctest: +SKIP
+        42
+    """
+    if batch < 1:
+        raise InputError("batch size must be at least 1")
+    summary = WorkSummary()
+    while should_stop is None or not should_stop():
+        claim = store.claim(worker_id, batch, stale_after=stale_after)
+        if not claim.message_pks:
+            if until_empty:
+                break
+            sleep(poll_seconds)
+            continue
+        try:
+            done = _triage(engine, store.triage_inputs(claim.message_pks))
+        except BaseException:
+            try:
+                store.release(claim)
+            except StoreError:
+                log.warning(
+                    "could not release claim %s; it will be taken over after it times out", claim.token
+                )
+            raise
+        recorded = store.record_triage(done, model_version=engine.model_version, actor=worker_id, claim=claim)
+        summary = WorkSummary(
+            batches=summary.batches + 1,
+            triaged=summary.triaged + recorded.recorded,
+            lost=summary.lost + recorded.lost,
+            drafted=summary.drafted + recorded.drafted,
+            updated=summary.updated + recorded.updated,
+        )
+        if progress is not None:
+            progress(summary)
+    return summary
