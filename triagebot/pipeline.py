@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from triagebot.core.models import Channel, InboundMessage, TriageResult
 from triagebot.errors import InputError, StoreError
@@ -36,6 +36,9 @@ DEFAULT_BATCH = 500
 DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_MESSAGE_ID = 998
 INGEST_ACTOR = "ingest"
+RETRY_FIRST = 1.0  # seconds before the first retry of a failed store call; doubled each time
+RETRY_CAP = 60.0  # longest pause between retries
+_T = TypeVar("_T")
 
 
 class TriageEngine(Protocol):
@@ -235,6 +238,31 @@ def ingest(
     return summary
 
 
+def _attempt(
+    action: Callable[[], _T],
+    what: str,
+    *,
+    retry_cap: float,
+    should_stop: Callable[[], bool] | None,
+    sleep: Callable[[float], None],
+) -> _T | None:
+    """Run `action`, retrying StoreError with doubling pauses (1 s up to `retry_cap`) and logging each.
+
+    A polling worker must outlive a database restart, so store errors are waited out, not fatal.
+    Returns None only when `should_stop()` asks to stop while waiting.
+    """
+    pause = RETRY_FIRST
+    while True:
+        try:
+            return action()
+        except StoreError as exc:
+            if should_stop is not None and should_stop():
+                return None
+            log.warning("%s failed: %s; retrying in %.0f s", what, exc, pause)
+            sleep(pause)
+            pause = min(pause * 2, retry_cap)
+
+
 def work(
     store: Store,
     engine: TriageEngine,
@@ -244,6 +272,7 @@ def work(
     until_empty: bool = False,
     stale_after: timedelta = DEFAULT_CLAIM_TIMEOUT,
     poll_seconds: float = 2.0,
+    retry_cap: float = RETRY_CAP,
     should_stop: Callable[[], bool] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[WorkSummary], None] | None = None,
@@ -251,7 +280,12 @@ def work(
     """Claim waiting messages, triage them and record the results, batch after batch.
 
     Stops when nothing is left (`until_empty`) or when `should_stop()` says so; otherwise polls every
-    `poll_seconds`. Claims older than `stale_after` (a worker that died) are taken over.
+    `poll_seconds`. Claims older than `stale_after` (a worker that died) are taken over. With
+    `until_empty`, "nothing left" means no message waits *and none is claimed*: while other workers
+    hold claims this worker keeps polling, so it finishes what they finish and takes over, once
+    stale, what a dead worker left. Store errors (a database restarting) are logged and retried with
+    backoff up to `retry_cap` seconds; a result recorded twice is impossible because recording
+    checks the claim.
 
     Example:
         >>> work(store, engine, "worker-1", until_empty=True).triaged  # doctest: +SKIP
@@ -260,24 +294,49 @@ def work(
     if batch < 1:
         raise InputError("batch size must be at least 1")
     summary = WorkSummary()
+    waiting_on_others = False
+
+    def attempt(action: Callable[[], _T], what: str) -> _T | None:
+        return _attempt(action, what, retry_cap=retry_cap, should_stop=should_stop, sleep=sleep)
+
     while should_stop is None or not should_stop():
-        claim = store.claim(worker_id, batch, stale_after=stale_after)
+        claim = attempt(lambda: store.claim(worker_id, batch, stale_after=stale_after), "claiming messages")
+        if claim is None:
+            break
         if not claim.message_pks:
             if until_empty:
-                break
+                held = attempt(store.claimed, "counting claimed messages")
+                if not held:
+                    break
+                if not waiting_on_others:
+                    log.warning(
+                        "%d messages are claimed by other workers; waiting for them, or for their claims "
+                        "to go stale after %s",
+                        held,
+                        stale_after,
+                    )
+                    waiting_on_others = True
             sleep(poll_seconds)
             continue
+        waiting_on_others = False
         try:
-            done = _triage(engine, store.triage_inputs(claim.message_pks))
-        except BaseException:
+            inputs = store.triage_inputs(claim.message_pks)
+            done = _triage(engine, inputs)
+            recorded = store.record_triage(
+                done, model_version=engine.model_version, actor=worker_id, claim=claim
+            )
+        except BaseException as exc:
             try:
                 store.release(claim)
             except StoreError:
                 log.warning(
                     "could not release claim %s; it will be taken over after it times out", claim.token
                 )
-            raise
-        recorded = store.record_triage(done, model_version=engine.model_version, actor=worker_id, claim=claim)
+            if not isinstance(exc, StoreError):
+                raise
+            log.warning("batch of claim %s failed: %s; retrying", claim.token, exc)
+            sleep(RETRY_FIRST)
+            continue
         summary = WorkSummary(
             batches=summary.batches + 1,
             triaged=summary.triaged + recorded.recorded,

@@ -275,6 +275,37 @@ def frozen_engine_files(tmp_path: Path, models_dir: Path) -> dict[str, str]:
     }
 
 
+def children_of(pid: int) -> list[int]:
+    """Pids of the running children of `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] not in {"Z", "X"}:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_gone(pids: list[int], seconds: float) -> list[int]:
+    """The pids still running after up to `seconds` (killed then, so no test leaves them behind)."""
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + seconds
+    while any(map(running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in pids if running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 @pytest.mark.slow
 def test_killed_ingest_command_rerun_equals_one_clean_run(
     tmp_path: Path, models_dir: Path, trained: tuple[object, ModelMeta]
@@ -304,11 +335,14 @@ def test_killed_ingest_command_rerun_equals_one_clean_run(
             assert time.monotonic() < deadline, "no batch committed in time"
             time.sleep(0.02)
         assert proc.poll() is None, "the ingest finished before the kill"
+        children = children_of(proc.pid)
+        assert children, "the ingest reads in a child process"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
         proc.communicate()
     assert proc.returncode == -signal.SIGKILL
+    assert wait_gone(children, 5.0) == [], "the reading child outlived the killed ingest"
     partial = _stored(killed_url)
 
     clean = ingest(clean_url)
@@ -320,3 +354,38 @@ def test_killed_ingest_command_rerun_equals_one_clean_run(
     assert 20 <= partial < full["new"]
     assert again["new"] == full["new"] - partial and again["read"] == full["read"]
     assert dump(killed_url) == dump(clean_url)
+
+
+def test_ctrl_c_during_ingest_says_what_was_stored_and_how_to_resume(tmp_path: Path) -> None:
+    archive = mbox(tmp_path / "big.mbox", archive_records(3000, seed=5))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_", "DISCORD_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    url = f"sqlite:///{tmp_path}/stopped.sqlite3"
+    command = [sys.executable, "-c", "from triagebot.cli import main; main()", "--db", url, "ingest"]
+    proc = subprocess.Popen(
+        [*command, str(archive), "--no-triage", "--batch-size", "20"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while _stored(url) < 20:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no batch committed in time"
+            time.sleep(0.02)
+        children = children_of(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    stored = _stored(url)
+    assert f"Interrupted. Stored before stopping: {stored:,} new messages" in err
+    assert "Run the same command again to resume" in err
+    assert wait_gone(children, 5.0) == []

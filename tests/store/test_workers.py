@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +18,9 @@ from sqlalchemy import func, select
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records, record
 from triagebot.core.models import InboundMessage, TriageResult
+from triagebot.errors import StoreError
 from triagebot.pipeline import WorkSummary, ingest, work
-from triagebot.store import Store, TriageState, open_store
+from triagebot.store import Claim, Store, TriageState, open_store
 from triagebot.store.tables import MESSAGES, TRIAGE_RESULTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,3 +243,49 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
     store.close()
     assert triaged and triaged > 100
     _check_exactly_once(db_url, int(triaged), ["w0", "w1"])
+
+
+def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(
+    store: Store, engine: StubEngine
+) -> None:
+    ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
+    dead = store.claim("dead-worker", 10, stale_after=timedelta(minutes=10))
+    assert dead.message_pks
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        time.sleep(seconds)
+
+    summary = work(
+        store, engine, "w", until_empty=True, stale_after=timedelta(seconds=0.3), poll_seconds=0.1, sleep=nap
+    )
+    assert summary.triaged == 1 and naps, "it must wait, not stop while a claim is held"
+    message = store.message("q@x")
+    assert message is not None and message.triage_state is TriageState.TRIAGED
+    assert message.claimed_by is not None and message.claimed_by.startswith("w:")
+    assert store.claimed() == 0
+
+
+def test_store_errors_are_logged_and_retried_with_backoff(
+    store: Store, engine: StubEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
+    real_claim, failures = store.claim, iter([StoreError("database error: server closed the connection")] * 3)
+
+    def flaky_claim(worker: str, limit: int, *, stale_after: timedelta) -> Claim:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_claim(worker, limit, stale_after=stale_after)
+
+    store.claim = flaky_claim  # type: ignore[method-assign]
+    naps: list[float] = []
+    with caplog.at_level(logging.WARNING, logger="triagebot.pipeline"):
+        summary = work(store, engine, "w", until_empty=True, retry_cap=3.0, sleep=naps.append)
+    assert naps == [1.0, 2.0, 3.0]
+    assert summary.triaged == 1
+    assert [r.getMessage() for r in caplog.records][0].startswith(
+        "claiming messages failed: database error: server closed the connection; retrying in 1 s"
+    )
+    assert len(caplog.records) == 3

@@ -7,6 +7,7 @@ non-zero exit, never a traceback.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -86,6 +87,8 @@ def cli(ctx: click.Context, config_path: Path | None, kb_dir: Path | None, db_ur
     Example:
       triagebot triage "cloudstack-setup-databases says Access denied for user 'root'@'localhost'"
     """
+    if not logging.getLogger().handlers:  # warnings (a worker retrying, say) as one-line messages
+        logging.basicConfig(level=logging.WARNING, format="triagebot: %(message)s")
     if config_path is None and Path("triagebot.toml").is_file():
         config_path = Path("triagebot.toml")
     try:

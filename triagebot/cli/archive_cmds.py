@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from triagebot.ingest.records import MailRecord, ReadProblem
 from triagebot.store import QueueEntry, QueueFilter, ReviewStatus, ReviewView, Store, open_store
 
 EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130  # what shells report for a command ended by Ctrl-C
 SHOWN_ERRORS = 20
 
 
@@ -121,21 +122,41 @@ def ingest(
       triagebot ingest archive/2024-03.mbox.gz archive/2024-04.txt.gz --source users@cloudstack.apache.org
       triagebot --db postgresql+psycopg://bot@db/triage ingest maildir/ --no-triage --json
     """
+    committed = pipeline.IngestSummary()
+
+    def remember(progress: pipeline.IngestSummary) -> None:
+        nonlocal committed
+        committed = progress
+
     try:
         with _store(ctx) as store:
             engine = None if no_triage else pipeline.TriageAhead(_engine(ctx), keep=batch_size + READ_AHEAD)
             records: Iterator[MailRecord | ReadProblem] = read_paths_in_background(
                 list(paths), fmt=fmt, side=engine
             )
+
+            def run(items: Iterable[MailRecord | ReadProblem]) -> pipeline.IngestSummary:
+                return pipeline.ingest(
+                    items, store, engine, source=source, batch_size=batch_size, progress=remember
+                )
+
             if sys.stderr.isatty():
                 with click.progressbar(
                     records, label="Ingesting", file=sys.stderr, show_pos=True, update_min_steps=50
                 ) as bar:
-                    summary = pipeline.ingest(bar, store, engine, source=source, batch_size=batch_size)
+                    summary = run(bar)
             else:
-                summary = pipeline.ingest(records, store, engine, source=source, batch_size=batch_size)
+                summary = run(records)
     except TriagebotError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo(
+            f"\nInterrupted. Stored before stopping: {committed.new:,} new messages "
+            f"({committed.triaged:,} triaged, {committed.drafted:,} drafts); the batch in progress was not "
+            "stored. Run the same command again to resume: stored messages are recognised and skipped.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     if as_json:
         click.echo(json.dumps(_summary_json(summary), ensure_ascii=False))
     else:
@@ -251,6 +272,12 @@ def work(
         )
         if summary.lost:
             click.echo(f"triagebot: {summary.lost:,} results dropped: their claims had timed out", err=True)
+    if stopping:
+        click.echo(
+            "Stopped on request after the batch in progress; every result above is stored. "
+            "Run `triagebot work` again to triage what still waits.",
+            err=True,
+        )
 
 
 # -- queue ----------------------------------------------------------------------------------------

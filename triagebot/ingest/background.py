@@ -7,15 +7,24 @@ A `SideWork` can use the reading process for more: it sees each batch there, and
 the batch is handed to it in the calling process before the batch's records are yielded. Side work
 is work the caller would otherwise do itself, so it is done only while the caller is busy (batches
 are waiting for it); a caller waiting for records gets them at once.
+
+The child never outlives the caller's process: on Linux the kernel kills it when the parent dies
+(`PR_SET_PDEATHSIG`), and everywhere a watchdog thread ends it within `WATCH_SECONDS` of the parent
+going away, even while the queue's feeder thread is blocked writing into a pipe nobody reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import fcntl
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from multiprocessing.queues import Queue
 from pathlib import Path
@@ -30,6 +39,8 @@ QUEUED_BATCHES = 8
 MIN_WAITING = 1  # side work is done only while at least this many batches wait for the caller
 CHILD_SWITCH_INTERVAL = 0.001  # seconds
 PIPE_BYTES = 1 << 20  # Linux lets any process raise a pipe to 1 MiB (/proc/sys/fs/pipe-max-size)
+WATCH_SECONDS = 0.5  # how often the child checks that its parent is still there
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 READ_AHEAD = (QUEUED_BATCHES + 2) * BATCH  # at most this many records are read but not yet yielded
 
@@ -85,6 +96,28 @@ def _caller_waits(queue: Queue[Handed | None]) -> bool:
         return False
 
 
+def _die_with_parent(parent: int) -> None:
+    """Make this child process end when `parent` ends, whatever the child is blocked on.
+
+    The kernel's parent-death signal covers Linux; the watchdog thread covers the rest and the race
+    where the parent died before the signal was armed. Both exit without running the queue's
+    finalizers, which would wait for a feeder thread that can no longer write.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _hand_over(queue: Queue[Handed | None], batch: Handed | None, parent: int) -> None:
     """Put a batch, giving up (and exiting) if the parent process has gone away."""
     while True:
@@ -100,6 +133,7 @@ def _produce(
     queue: Queue[Handed | None], paths: Sequence[Path], fmt: str | None, side: SideWork | None, parent: int
 ) -> None:
     """Child process: read everything, hand it over batch by batch, then a None."""
+    _die_with_parent(parent)
     # The queue's feeder thread writes each pickled batch into the pipe in pieces and needs the GIL
     # between pieces; with the default 5 ms switch interval the parent waits on those handovers.
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL)

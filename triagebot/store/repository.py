@@ -654,6 +654,18 @@ class Store:
                 for table in Base.metadata.sorted_tables
             }
 
+    def claimed(self) -> int:
+        """Messages claimed by a worker and not yet triaged (by live workers or dead ones)."""
+        with self._reading() as session:
+            return int(
+                session.scalar(
+                    select(func.count(MessageRow.id)).where(
+                        MessageRow.triage_state == TriageState.CLAIMED.value
+                    )
+                )
+                or 0
+            )
+
     def untriaged(self) -> int:
         """Messages still waiting for triage (claimed ones included)."""
         with self._reading() as session:
