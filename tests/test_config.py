@@ -60,3 +60,28 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path) -> None:
 def test_bad_threshold_value() -> None:
     with pytest.raises(ConfigError, match="triage.threshold"):
         load_settings(None, {"TRIAGEBOT_THRESHOLD": "high"})
+
+
+def test_paths_fall_back_to_the_shipped_copies_and_a_user_model_cache(tmp_path: Path) -> None:
+    settings = load_settings(None, {"XDG_CACHE_HOME": str(tmp_path / "cache")}, cwd=tmp_path)
+    assert (settings.paths.knowledge / "tips").is_dir()
+    assert list(settings.paths.templates.rglob("*.j2"))
+    assert settings.paths.knowledge.is_absolute() and settings.paths.templates.is_absolute()
+    assert settings.paths.models == tmp_path / "cache" / "triagebot" / "models"
+    home = load_settings(None, {"HOME": str(tmp_path / "home")}, cwd=tmp_path)
+    assert home.paths.models == tmp_path / "home" / ".cache" / "triagebot" / "models"
+
+
+def test_working_directory_copies_come_first(tmp_path: Path) -> None:
+    for name in ("knowledge", "templates", "models"):
+        (tmp_path / name).mkdir()
+    settings = load_settings(None, {"XDG_CACHE_HOME": str(tmp_path / "cache")}, cwd=tmp_path)
+    assert (settings.paths.knowledge, settings.paths.templates, settings.paths.models) == (
+        Path("knowledge"),
+        Path("templates"),
+        Path("models"),
+    )
+    given = load_settings(
+        None, {"TRIAGEBOT_MODELS": "/srv/models"}, overrides={"paths": {"templates": Path("t")}}, cwd=tmp_path
+    )
+    assert (given.paths.models, given.paths.templates) == (Path("/srv/models"), Path("t"))

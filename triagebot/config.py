@@ -6,9 +6,11 @@ environment variables. Secrets (tokens, passwords) come only from the environmen
 Settings file (all keys optional)::
 
     [paths]
-    knowledge = "knowledge"
-    models = "models"
-    templates = "templates"
+    knowledge = "knowledge"   # default: ./knowledge, else the copy shipped inside the package
+    models = "models"         # default: ./models, else $XDG_CACHE_HOME/triagebot/models (~/.cache/…)
+    templates = "templates"   # default: ./templates, else the shipped copy
+
+The defaults make `triagebot triage "…"` work in a checkout and, after `pip install`, anywhere.
 
     [database]
     url = "sqlite:///var/triagebot.sqlite3"
@@ -30,6 +32,30 @@ from triagebot.errors import ConfigError
 
 ENV_PREFIX = "TRIAGEBOT_"
 DEFAULT_DB_URL = "sqlite:///var/triagebot.sqlite3"
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def shipped(name: str) -> Path:
+    """The packaged copy of `knowledge` or `templates` (in a checkout not installed as a wheel, its own)."""
+    inside = PACKAGE_DIR / "_data" / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+def default_paths(environ: Mapping[str, str], cwd: Path) -> dict[str, Path]:
+    """Where the knowledge base, templates and models are when nothing says otherwise.
+
+    The working directory's `knowledge/`, `templates/` and `models/` come first (a checkout); else
+    the copies shipped with the package, and a user-writable model cache, since an installed
+    package's own directory may not be writable.
+    """
+    cache = environ.get("XDG_CACHE_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".cache")
+    found = {}
+    for key in ("knowledge", "templates"):
+        found[key] = Path(key) if (cwd / key).is_dir() else shipped(key)
+    found["models"] = Path("models") if (cwd / "models").is_dir() else Path(cache) / "triagebot" / "models"
+    return found
 
 
 class _Section(BaseModel):
@@ -88,9 +114,15 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
 
 
 def load_settings(
-    path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, Mapping[str, Any]] | None = None
+    path: Path | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    cwd: Path | None = None,
 ) -> Settings:
     """Build Settings from defaults, then the file, then the environment, then `overrides`.
+
+    Paths left unset get `default_paths` for `cwd` (default: the working directory).
 
     Raises:
         ConfigError: naming the file and key that is wrong. Secrets in the file are refused.
@@ -118,6 +150,10 @@ def load_settings(
         for key, value in values.items():
             if value is not None:
                 data.setdefault(section, {})[key] = value
+    paths = data.setdefault("paths", {})
+    if isinstance(paths, dict):
+        for key, value in default_paths(environ, Path.cwd() if cwd is None else cwd).items():
+            paths.setdefault(key, value)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -176,8 +177,13 @@ def test_ingest_with_triage_then_queue(
     assert result.exit_code == 0, result.output
     assert "Read 3 messages: 3 new" in result.stdout and "Triaged 2 messages: 2 new drafts" in result.stdout
 
-    entries = as_json(invoke("queue", "--json"))
+    unanswered = as_json(invoke("queue", "--json"))
+    assert [e["answered"] for e in unanswered] == [False], "answered threads are hidden by default"
+    answered = as_json(invoke("queue", "--answered", "yes", "--json"))
+    assert [e["answered"] for e in answered] == [True]
+    entries = as_json(invoke("queue", "--answered", "any", "--json"))
     assert isinstance(entries, list) and len(entries) == 2
+    assert sorted([unanswered[0]["id"], answered[0]["id"]]) == [e["id"] for e in entries]
     for entry in entries:
         assert {"id", "subject", "language", "tips", "missing", "status"} <= set(entry)
         assert entry["status"] == "pending" and "version" in entry["missing"]
@@ -186,13 +192,14 @@ def test_ingest_with_triage_then_queue(
     assert (english["language"], english["source"], english["answered"]) == ("en", "users.example", True)
     assert (japanese["language"], japanese["subject"]) == ("ja", "セットアップで失敗します")
     assert [e["id"] for e in as_json(invoke("queue", "--language", "ja", "--json"))] == [japanese["id"]]
-    assert [e["id"] for e in as_json(invoke("queue", "--source", "users.example", "--json"))] == [
-        english["id"]
-    ]
+    assert [
+        e["id"] for e in as_json(invoke("queue", "--source", "users.example", "--answered", "any", "--json"))
+    ] == [english["id"]]
     assert as_json(invoke("queue", "--missing", "version", "--status", "approved", "--json")) == []
 
     table = invoke("queue")
     assert table.exit_code == 0 and "setup-databases" in table.stdout and "セットアップ" in table.stdout
+    assert "1 items of threads already answered are hidden; --answered any shows them." in table.stderr
 
     shown = invoke("queue", "show", str(japanese["id"]))
     assert shown.exit_code == 0
@@ -227,12 +234,13 @@ def test_work_triages_what_ingest_left(
         "drafted": 2,
         "updated": 0,
     }
-    assert len(as_json(invoke("queue", "--json"))) == 2
+    assert len(as_json(invoke("queue", "--answered", "any", "--json"))) == 2
     idle = invoke("work", "--until-empty")
     assert idle.exit_code == 0 and "triaged 0 messages" in idle.stdout
 
 
-def test_queue_messages_for_nothing_and_unknown_items(invoke: Callable[..., Result]) -> None:
+def test_queue_messages_for_nothing_and_unknown_items(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    assert invoke("ingest", str(mbox(tmp_path / "empty.mbox", []))).exit_code == 0
     empty = invoke("queue")
     assert empty.exit_code == 0 and "No review items match." in empty.stdout
     missing = invoke("queue", "show", "999")
@@ -389,3 +397,36 @@ def test_ctrl_c_during_ingest_says_what_was_stored_and_how_to_resume(tmp_path: P
     assert f"Interrupted. Stored before stopping: {stored:,} new messages" in err
     assert "Run the same command again to resume" in err
     assert wait_gone(children, 5.0) == []
+
+
+@pytest.mark.parametrize("args", [("queue",), ("queue", "--json"), ("queue", "show", "1")])
+def test_read_only_commands_never_create_a_database(tmp_path: Path, args: tuple[str, ...]) -> None:
+    target = tmp_path / "nowhere" / "deeper" / "triagebot.sqlite3"
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", *args])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"triagebot: no database at {target}: nothing was ingested there yet "
+        "(run `triagebot ingest` first, or name another with --db)\n"
+    )
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_read_only_commands_refuse_an_empty_database_without_changing_it(tmp_path: Path) -> None:
+    target = tmp_path / "empty.sqlite3"
+    sqlite3.connect(target).close()
+    before = target.read_bytes()
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{target}", "queue"])
+    assert result.exit_code == 1
+    assert "holds no triagebot data" in result.stderr and result.stderr.count("\n") == 1
+    assert target.read_bytes() == before
+
+
+def test_global_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
+    path = mbox(tmp_path / "list.mbox", small_archive())
+    url = f"sqlite:///{tmp_path}/after.sqlite3"
+    stored = CliRunner().invoke(cli, ["ingest", str(path), "--no-triage", "--db", url, "--json"])
+    assert stored.exit_code == 0, stored.output
+    assert as_json(stored)["new"] == 3
+    listed = CliRunner().invoke(cli, ["queue", f"--db={url}", "--json"])
+    assert listed.exit_code == 0 and as_json(listed) == []
+    assert (tmp_path / "after.sqlite3").is_file()

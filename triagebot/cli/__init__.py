@@ -42,8 +42,54 @@ COMMAND_MODULES = {
 }
 
 
+GLOBAL_OPTIONS = ("--config", "--kb", "--db", "--templates", "--models")
+
+
+def hoist_global_options(args: list[str], commands: set[str]) -> list[str]:
+    """Move global options written after the subcommand (`ingest FILE --db URL`) in front of it.
+
+    People write options where they think of them; click only reads a group's options before the
+    subcommand. Nothing after a `--` is touched, and no subcommand defines an option of these names.
+    """
+    position, i = None, 0
+    while i < len(args) and position is None:
+        if args[i] == "--":
+            return args
+        if args[i] in GLOBAL_OPTIONS:
+            i += 1  # its value, which may look like a command name
+        elif args[i] in commands:
+            position = i
+        i += 1
+    if position is None:
+        return args
+    head, tail = args[:position], args[position:]
+    kept: list[str] = []
+    moved: list[str] = []
+    i = 0
+    while i < len(tail):
+        arg = tail[i]
+        if arg == "--":
+            kept.extend(tail[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in arg:
+                moved.append(arg)
+            else:
+                moved.extend(tail[i : i + 2])
+                i += 1
+        else:
+            kept.append(arg)
+        i += 1
+    return [*head, *moved, *kept]
+
+
 class LazyGroup(click.Group):
     """A click group that imports a command's module the first time the command is needed."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Accept global options after the subcommand too (see `hoist_global_options`)."""
+        return super().parse_args(ctx, hoist_global_options(args, set(self.list_commands(ctx))))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command, loaded or not."""
@@ -77,15 +123,39 @@ def fail(message: str, code: int = 1) -> NoReturn:
     default=None,
     help="Knowledge-base directory for every command (default: knowledge/).",
 )
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Reply-template directory (default: templates/, else the copy shipped with triagebot).",
+)
+@click.option(
+    "--models",
+    "models_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Trained-model directory (default: models/, else $XDG_CACHE_HOME/triagebot/models).",
+)
 @click.option("--db", "db_url", default=None, help="Database URL (default: sqlite:///var/triagebot.sqlite3).")
 @click.version_option(package_name="triagebot")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, kb_dir: Path | None, db_url: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: Path | None,
+    kb_dir: Path | None,
+    templates_dir: Path | None,
+    models_dir: Path | None,
+    db_url: str | None,
+) -> None:
     """Triage CloudStack installation questions into reviewed draft replies.
+
+    Global options (--config, --kb, --templates, --models, --db) may also follow the command.
 
     \b
     Example:
       triagebot triage "cloudstack-setup-databases says Access denied for user 'root'@'localhost'"
+      triagebot queue --db sqlite:///var/demo.sqlite3
     """
     if not logging.getLogger().handlers:  # warnings (a worker retrying, say) as one-line messages
         logging.basicConfig(level=logging.WARNING, format="triagebot: %(message)s")
@@ -95,7 +165,10 @@ def cli(ctx: click.Context, config_path: Path | None, kb_dir: Path | None, db_ur
         settings = load_settings(
             config_path,
             os.environ,
-            overrides={"paths": {"knowledge": kb_dir}, "database": {"url": db_url}},
+            overrides={
+                "paths": {"knowledge": kb_dir, "templates": templates_dir, "models": models_dir},
+                "database": {"url": db_url},
+            },
         )
     except TriagebotError as exc:
         fail(str(exc), EXIT_USAGE)

@@ -11,6 +11,7 @@ import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -28,6 +29,7 @@ from triagebot.ingest.records import MailRecord, ReadProblem
 from triagebot.store import QueueEntry, QueueFilter, ReviewStatus, ReviewView, Store, open_store
 
 EXIT_PARTIAL = 3
+ANSWERED = {"no": False, "yes": True, "any": None}  # `queue --answered` → QueueFilter.answered
 EXIT_INTERRUPTED = 130  # what shells report for a command ended by Ctrl-C
 SHOWN_ERRORS = 20
 
@@ -40,9 +42,12 @@ def _engine(ctx: CliContext) -> pipeline.TriageEngine:
 
 
 @contextmanager
-def _store(ctx: CliContext) -> Iterator[Store]:
-    """Open the configured database for one command and close it afterwards."""
-    store = open_store(ctx.settings.database.url)
+def _store(ctx: CliContext, *, read_only: bool = False) -> Iterator[Store]:
+    """Open the configured database for one command and close it afterwards.
+
+    Commands that only look pass `read_only`: they never create a database (or its directory).
+    """
+    store = open_store(ctx.settings.database.url, read_only=read_only)
     try:
         yield store
     finally:
@@ -388,6 +393,13 @@ def _view_text(view: ReviewView) -> str:
 )
 @click.option("--status", type=click.Choice([s.value for s in ReviewStatus]), default=None)
 @click.option(
+    "--answered",
+    type=click.Choice(ANSWERED),
+    default="no",
+    show_default=True,
+    help="Threads someone else already replied in: hidden (no), only those (yes), or both (any).",
+)
+@click.option(
     "--limit", type=click.IntRange(min=0), default=50, show_default=True, help="At most this many (0: all)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON array.")
@@ -399,15 +411,18 @@ def queue(
     source: str | None,
     missing: str | None,
     status: str | None,
+    answered: str,
     limit: int,
     as_json: bool,
 ) -> None:
     """List review items, oldest first; `queue show ID` shows one in full.
 
+    Threads already answered by someone else are hidden unless --answered says otherwise.
+
     \b
     Example:
       triagebot queue --language ja --missing version --status pending
-      triagebot queue --tip selinux --json
+      triagebot queue --tip selinux --answered any --json
     """
     if click_ctx.invoked_subcommand is not None:
         return
@@ -418,17 +433,23 @@ def queue(
         source=source,
         missing=Detail(missing) if missing else None,
         status=ReviewStatus(status) if status else None,
+        answered=ANSWERED[answered],
         limit=limit or None,
     )
     try:
-        with _store(ctx) as store:
+        with _store(ctx, read_only=True) as store:
             entries = review.queue(store, filters)
             total = store.count(filters) if limit and len(entries) == limit else len(entries)
+            hidden = store.count(replace(filters, answered=True)) if filters.answered is False else 0
     except TriagebotError as exc:
         fail(str(exc))
     if as_json:
         click.echo(json.dumps([_entry_json(e) for e in entries], ensure_ascii=False))
         return
+    if hidden:
+        click.echo(
+            f"{hidden:,} items of threads already answered are hidden; --answered any shows them.", err=True
+        )
     if not entries:
         click.echo("No review items match.")
         return
@@ -455,7 +476,7 @@ def show(ctx: CliContext, item_id: int, as_json: bool) -> None:
       triagebot queue show 42
     """
     try:
-        with _store(ctx) as store:
+        with _store(ctx, read_only=True) as store:
             view = review.show(store, item_id)
     except TriagebotError as exc:
         fail(str(exc))

@@ -67,11 +67,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _sqlite_engine(url: URL) -> Engine:
-    """An engine for a SQLite file (parent directory created) in WAL mode with foreign keys on."""
+def _sqlite_engine(url: URL, *, create: bool = True) -> Engine:
+    """An engine for a SQLite file (parent directory created) in WAL mode with foreign keys on.
+
+    With `create` false a missing file is a StoreError, and nothing is created on disk.
+    """
     database = url.database or ""
     memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not memory and not database.startswith("file:"):
+        if not create and not Path(database).is_file():
+            raise StoreError(
+                f"no database at {database}: nothing was ingested there yet "
+                "(run `triagebot ingest` first, or name another with --db)"
+            )
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if memory:
@@ -82,7 +90,7 @@ def _sqlite_engine(url: URL) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
         cursor = dbapi_connection.cursor()
-        if not memory:
+        if not memory and create:  # a read-only opening changes nothing, not even the journal mode
             _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -129,12 +137,15 @@ def _masked(url: str) -> str:
         return f"{scheme}://…" if sep else "(unparsable)"
 
 
-def make_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for `url`, with a clear StoreError for bad URLs and missing drivers."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """A SQLAlchemy engine for `url`, with a clear StoreError for bad URLs and missing drivers.
+
+    `create` false refuses a SQLite file that does not exist instead of creating it.
+    """
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(parsed)
+            return _sqlite_engine(parsed, create=create)
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
@@ -149,14 +160,31 @@ def make_engine(url: str) -> Engine:
         raise StoreError(f"not a database URL: {_masked(url)} ({exc})") from None
 
 
-def open_store(url: str, *, clock: Clock = utc_now, migrate: bool = True) -> Store:
+def open_store(url: str, *, clock: Clock = utc_now, migrate: bool = True, read_only: bool = False) -> Store:
     """Open the database at `url` and bring its schema to the newest migration.
+
+    `read_only` (for commands that only look) creates and migrates nothing: a database that does
+    not exist, or is not at the newest schema, is a StoreError saying what to do.
 
     Example:
         >>> store = open_store("sqlite:///var/triagebot.sqlite3")  # doctest: +SKIP
     """
-    engine = make_engine(url)
+    engine = make_engine(url, create=not read_only)
     store = Store(engine, clock=clock)
+    if read_only:
+        try:
+            current = schema.current_revision(store.engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot read the database {store.display_url}: {_reason(exc)}") from None
+        if current != schema.head_revision():
+            engine.dispose()
+            state = "holds no triagebot data" if current is None else f"is at schema {current}"
+            raise StoreError(
+                f"the database {store.display_url} {state}; this version needs schema "
+                f"{schema.head_revision()} (`triagebot ingest` or `triagebot work` creates or upgrades it)"
+            )
+        return store
     if migrate:
         try:
             schema.ensure_current(store.engine, store.write_engine)
@@ -692,6 +720,8 @@ def _conditions(filters: QueueFilter) -> list[ColumnElement[bool]]:
         conditions.append(ReviewItemRow.status == filters.status.value)
     if filters.source:
         conditions.append(SourceRow.location == filters.source)
+    if filters.answered is not None:
+        conditions.append(ThreadRow.answered.is_(filters.answered))
     return conditions
 
 

@@ -37,6 +37,7 @@ class QueueFilter:
     source: str | None = None
     missing: Detail | None = None
     status: ReviewStatus | None = None
+    answered: bool | None = None  # True: only threads someone else replied in; False: only the others
     limit: int | None = 50
     offset: int = 0
 
