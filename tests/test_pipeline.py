@@ -13,7 +13,7 @@ from triagebot.app import Engine
 from triagebot.core.models import Channel, Detail, InboundMessage, Language, TriageResult
 from triagebot.errors import InputError
 from triagebot.ingest.archive import read_paths
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 from triagebot.pipeline import IngestSummary, TriageAhead, TriageEngine, ingest, work
 from triagebot.review import approve, show
 from triagebot.store import ReviewStatus, Store, TriageState, open_store
@@ -87,7 +87,7 @@ def test_deferred_triage_by_a_worker_with_the_real_engine(store: Store, engine: 
 
 def test_summary_counts_and_progress_without_an_engine(store: Store) -> None:
     seen: list[IngestSummary] = []
-    items: list[MailRecord | ReadProblem] = [
+    items: list[InboundMessage | ReadProblem] = [
         record("a@x", "Q1", "one"),
         ReadProblem("archive.mbox#2", "truncated message"),
         record("b@x", "Q2", "two"),
@@ -126,9 +126,9 @@ class _Counting:
         return self.engine.triage_batch(messages)
 
 
-def _sample_records() -> list[MailRecord]:
+def _sample_records() -> list[InboundMessage]:
     """The sample archive, plus a question whose asker follows up with the details."""
-    records = [r for r in read_paths([ROOT / "samples" / "archive"]) if isinstance(r, MailRecord)]
+    records = [r for r in read_paths([ROOT / "samples" / "archive"]) if isinstance(r, InboundMessage)]
     question = record("lonely@example.org", "setup-databases access denied", ACCESS_DENIED)
     details = record(
         "details@example.org",

@@ -15,19 +15,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol, TypeVar
 
 from triagebot.core.models import Channel, InboundMessage, TriageResult
+from triagebot.core.threads import starter_question
 from triagebot.errors import InputError, StoreError
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 from triagebot.store import (
     Placer,
     Recorded,
     Store,
     TriageInput,
-    starter_question,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ DEFAULT_BATCH = 500
 DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_MESSAGE_ID = 998
 INGEST_ACTOR = "ingest"
+# The source of a message that names none (mail without a List-Id, say) when no `source` is given.
+DEFAULT_SOURCES = {Channel.EMAIL: "mail", Channel.SLACK: "slack", Channel.DISCORD: "discord"}
 RETRY_FIRST = 1.0  # seconds before the first retry of a failed store call; doubled each time
 RETRY_CAP = 60.0  # longest pause between retries
 _T = TypeVar("_T")
@@ -77,10 +79,9 @@ class TriageAhead:
     held, the oldest dropped first.
     """
 
-    def __init__(self, engine: TriageEngine, *, channel: Channel = Channel.EMAIL, keep: int = 5_000) -> None:
-        """Wrap `engine`; `channel` is the one the ingest places records under."""
+    def __init__(self, engine: TriageEngine, *, keep: int = 5_000) -> None:
+        """Wrap `engine`, holding at most `keep` prepared results."""
         self._engine = engine
-        self._channel = channel
         self._keep = keep
         self._ready: dict[_Key, TriageResult] = {}
         self.reused = 0
@@ -90,16 +91,16 @@ class TriageAhead:
         """The wrapped engine's model version."""
         return self._engine.model_version
 
-    def prepare(self, items: Sequence[MailRecord | ReadProblem]) -> list[tuple[_Key, TriageResult]]:
+    def prepare(self, items: Sequence[InboundMessage | ReadProblem]) -> list[tuple[_Key, TriageResult]]:
         """Triage the likely starters among `items` (runs in the reading process)."""
         messages = []
         for item in items:
-            if not isinstance(item, MailRecord) or (question := starter_question(item)) is None:
+            if not isinstance(item, InboundMessage) or (question := starter_question(item)) is None:
                 continue
             subject, text = question
             messages.append(
                 InboundMessage(
-                    channel=self._channel, source="", message_id=item.message_id, subject=subject, text=text
+                    channel=item.channel, source="", message_id=item.message_id, subject=subject, text=text
                 )
             )
         if not messages:
@@ -154,7 +155,7 @@ class WorkSummary:
     updated: int = 0
 
 
-def _unusable(record: MailRecord) -> str | None:
+def _unusable(record: InboundMessage) -> str | None:
     """Why a readable record still cannot be stored, or None when it can."""
     if not record.message_id.strip():
         return "no Message-ID"
@@ -174,7 +175,7 @@ def _triage(engine: TriageEngine, inputs: Sequence[TriageInput]) -> list[tuple[i
 
 
 def ingest(
-    records: Iterable[MailRecord | ReadProblem],
+    records: Iterable[InboundMessage | ReadProblem],
     store: Store,
     engine: TriageEngine | None,
     *,
@@ -184,7 +185,7 @@ def ingest(
 ) -> IngestSummary:
     """Store records in batches, thread them, and (with an engine) triage questions and follow-ups.
 
-    `source` names the list or channel (default: each record's List-Id, else "mail"). Without an
+    `source` names the list or channel (default: each message's own, else `DEFAULT_SOURCES`). Without an
     engine, questions wait as untriaged for `work`. `progress` is called after every batch.
 
     Example:
@@ -197,7 +198,7 @@ def ingest(
     placer = Placer(source=source)
     counts = {"read": 0, "new": 0, "duplicates": 0, "skipped": 0, "triaged": 0, "drafted": 0, "updated": 0}
     errors: list[tuple[str, str]] = []
-    pending: list[MailRecord] = []
+    pending: list[InboundMessage] = []
 
     def current() -> IngestSummary:
         return IngestSummary(errors=tuple(errors), **counts)
@@ -228,8 +229,9 @@ def ingest(
             errors.append((item.where, why))
             counts["skipped"] += 1
             continue
-        if isinstance(item, MailRecord):
-            pending.append(item)
+        if isinstance(item, InboundMessage):
+            named = item.source or source
+            pending.append(item if named else replace(item, source=DEFAULT_SOURCES[item.channel]))
         if len(pending) >= batch_size:
             flush()
     flush()

@@ -29,8 +29,8 @@ from tests.store.dump import dump
 from tests.store.factories import archive_records, record
 from triagebot.app import Engine, train_and_save
 from triagebot.cli import cli
+from triagebot.core.models import InboundMessage
 from triagebot.errors import ModelError
-from triagebot.ingest.records import MailRecord
 from triagebot.kbfiles import load_knowledge_base
 from triagebot.modelstore import ModelMeta, load_model
 from triagebot.store import make_engine
@@ -44,7 +44,7 @@ ACCESS_DENIED = (
 JA_QUESTION = "cloudstack-setup-databases を実行すると Access denied for user 'root'@'localhost' になります。"
 
 
-def mbox(path: Path, records: Iterable[MailRecord]) -> Path:
+def mbox(path: Path, records: Iterable[InboundMessage]) -> Path:
     """Write records as an mbox file (gzip when the name ends in .gz)."""
     out = io.BytesIO()
     for r in records:
@@ -58,8 +58,8 @@ def mbox(path: Path, records: Iterable[MailRecord]) -> Path:
             msg["In-Reply-To"] = f"<{r.in_reply_to}>"
         if r.references:
             msg["References"] = " ".join(f"<{ref}>" for ref in r.references)
-        if r.list_id:
-            msg["List-Id"] = f"<{r.list_id}>"
+        if r.source:
+            msg["List-Id"] = f"<{r.source}>"
         msg.set_content(r.text)
         out.write(b"From sender@example.org Fri Mar  1 09:00:00 2024\n")
         BytesGenerator(out, mangle_from_=True).flatten(msg)
@@ -69,7 +69,7 @@ def mbox(path: Path, records: Iterable[MailRecord]) -> Path:
     return path
 
 
-def small_archive() -> list[MailRecord]:
+def small_archive() -> list[InboundMessage]:
     return [
         record("q1@x", "Install fails", ACCESS_DENIED, list_id="users.example"),
         record(

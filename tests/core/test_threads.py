@@ -1,12 +1,26 @@
-"""Subject keys and the in-memory threader."""
+"""The threader: subject keys, parent ids, and what a message is in the thread it joins (one table each)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from triagebot.core.models import Channel, InboundMessage
-from triagebot.core.threads import is_reply_subject, normalize_subject, thread_messages
-from triagebot.ingest.records import MailRecord
+from triagebot.core.threads import (
+    SUBJECT_WINDOW,
+    Role,
+    ThreadFacts,
+    author_key,
+    is_reply_subject,
+    may_join_by_subject,
+    normalize_subject,
+    parent_ids,
+    role_in,
+    starter_question,
+)
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -52,91 +66,124 @@ def test_is_reply_subject(subject: str, expected: bool) -> None:
     assert is_reply_subject(subject) is expected
 
 
-def mail(
-    mid: str, subject: str, in_reply_to: str | None = None, references: tuple[str, ...] = ()
-) -> MailRecord:
-    return MailRecord(
+def message(
+    mid: str = "m",
+    subject: str = "KVM host cannot be added",
+    *,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    thread_key: str | None = None,
+    is_bot: bool = False,
+    channel: Channel = Channel.EMAIL,
+) -> InboundMessage:
+    return InboundMessage(
+        channel=channel,
+        source="users",
         message_id=mid,
         subject=subject,
-        author="a@example.org",
-        sent_at=None,
+        text="the agent does not start",
+        sent_at=T0,
         in_reply_to=in_reply_to,
         references=references,
-        text="",
-        original="",
-        raw=b"",
-        where=mid,
+        thread_key=thread_key,
+        is_bot=is_bot,
     )
 
 
-def ids(threads: list[list[MailRecord]]) -> list[list[str]]:
-    return [[m.message_id for m in thread] for thread in threads]
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (message(), ()),
+        (message(in_reply_to="p"), ("p",)),
+        (message(references=("r1", "r2", "r3")), ("r3", "r2", "r1")),
+        (message(in_reply_to="p", references=("r1", "p")), ("p", "p", "r1")),
+        (message("171.2", "", thread_key="170.1", channel=Channel.SLACK), ("170.1",)),
+        (message("170.1", "", thread_key="170.1", channel=Channel.SLACK), ()),  # the thread's own root
+        (message(thread_key="t", in_reply_to="p"), ("t", "p")),
+    ],
+)
+def test_parent_ids_strongest_first(given: InboundMessage, expected: tuple[str, ...]) -> None:
+    assert parent_ids(given) == expected
 
 
-def test_in_reply_to_chain_without_references() -> None:
-    messages = [
-        mail("a", "KVM"),
-        mail("b", "Re: KVM", in_reply_to="a"),
-        mail("c", "Re: KVM", in_reply_to="b"),
-        mail("d", "Other question"),
-    ]
-    assert ids(thread_messages(messages)) == [["a", "b", "c"], ["d"]]
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            message(subject="SELinux blocks the agent"),
+            ("SELinux blocks the agent", "the agent does not start"),
+        ),
+        (message(subject="Re: SELinux blocks the agent"), None),  # a reply: the store decides
+        (message(in_reply_to="p"), None),
+        (message(references=("r",)), None),
+        (message("2", "", thread_key="1", channel=Channel.SLACK), None),
+        (message(is_bot=True), None),  # a bot never asks
+        (
+            message(subject="Fwd: SELinux blocks the agent"),
+            ("Fwd: SELinux blocks the agent", "the agent does not start"),
+        ),
+    ],
+)
+def test_starter_question(given: InboundMessage, expected: tuple[str, str] | None) -> None:
+    assert starter_question(given) == expected
 
 
-def test_broken_in_reply_to_falls_back_to_references() -> None:
-    messages = [
-        mail("a", "SSVM"),
-        mail("b", "Totally different subject", in_reply_to="garbage-not-in-batch", references=("x", "a")),
-    ]
-    assert ids(thread_messages(messages)) == [["a", "b"]]
+ASKED = ThreadFacts(asker="alice@example.org", is_question=True, answered=False)
+ANSWERED = ThreadFacts(asker="alice@example.org", is_question=True, answered=True)
+ORPHANED = ThreadFacts(asker="alice@example.org", is_question=False, answered=False)
 
 
-def test_unknown_parent_and_new_subject_starts_a_thread() -> None:
-    messages = [mail("a", "SSVM"), mail("b", "Re: VR", in_reply_to="missing")]
-    assert ids(thread_messages(messages)) == [["a"], ["b"]]
+@pytest.mark.parametrize(
+    ("given", "author", "thread", "role", "triage", "answers"),
+    [
+        (message(), "alice@example.org", None, Role.QUESTION, True, False),
+        (message(subject="Re: x"), "alice@example.org", None, Role.ORPHAN, False, False),
+        (message(in_reply_to="gone"), "alice@example.org", None, Role.ORPHAN, False, False),
+        (message(is_bot=True), "bot", None, Role.ORPHAN, False, False),
+        (message(in_reply_to="q"), "bob@example.org", ASKED, Role.ANSWER, False, True),
+        (message(in_reply_to="q"), "alice@example.org", ASKED, Role.FOLLOW_UP, True, False),
+        (message(in_reply_to="q"), "alice@example.org", ANSWERED, Role.LATE_FOLLOW_UP, False, False),
+        (message(in_reply_to="q"), "bob@example.org", ANSWERED, Role.ANSWER, False, True),
+        (message(in_reply_to="q"), "alice@example.org", ORPHANED, Role.ASIDE, False, False),
+        (message(in_reply_to="q"), "bob@example.org", ORPHANED, Role.ANSWER, False, True),
+        (message(in_reply_to="q", is_bot=True), "ci-bot", ASKED, Role.ASIDE, False, False),
+    ],
+)
+def test_role_in_thread(
+    given: InboundMessage, author: str, thread: ThreadFacts | None, role: Role, triage: bool, answers: bool
+) -> None:
+    fit = role_in(given, author, thread)
+    assert (fit.role, fit.triage, fit.answers) == (role, triage, answers)
+    assert (fit.note is not None) is (role is Role.LATE_FOLLOW_UP)
 
 
-def test_subject_only_threads() -> None:
-    messages = [
-        mail("a", "[users] Secondary storage not ready"),
-        mail("b", "Re: [users] Secondary storage not ready"),
-        mail("c", "Fwd: Secondary storage not ready"),  # a forward starts its own thread
-        mail("d", "Secondary storage not ready"),  # the same subject, but not a reply form
-        mail("e", "RE: RE: secondary  storage NOT ready"),
-    ]
-    assert ids(thread_messages(messages)) == [["a", "b", "e"], ["c"], ["d"]]
+def test_a_late_follow_up_says_why_it_gets_no_draft() -> None:
+    fit = role_in(message("f@x", in_reply_to="q"), "alice@example.org", ANSWERED)
+    assert fit.note == "follow-up <f@x> from the asker came after the thread was answered; no new draft"
 
 
-def test_japanese_reply_prefixes_join_by_subject() -> None:
-    messages = [
-        mail("a", "[cloudstack-ja] ホスト追加エラー"),
-        mail("b", "返信: [cloudstack-ja] ホスト追加エラー"),
-        mail("c", "Ｒｅ：ホスト追加エラー"),
-        mail("d", "RE：[cloudstack-ja] 別の質問"),  # reply form, but no earlier message has it
-    ]
-    assert ids(thread_messages(messages)) == [["a", "b", "c"], ["d"]]
+@pytest.mark.parametrize(
+    ("last_at", "expected"),
+    [
+        (None, True),
+        (T0 - SUBJECT_WINDOW, True),
+        (T0 + SUBJECT_WINDOW, True),
+        (T0 - SUBJECT_WINDOW - timedelta(seconds=1), False),
+        (T0 + SUBJECT_WINDOW + timedelta(days=3), False),
+    ],
+)
+def test_subject_threading_window(last_at: datetime | None, expected: bool) -> None:
+    assert may_join_by_subject(message(subject="Re: x"), last_at) is expected
 
 
-def test_reply_listed_before_its_parent_still_joins() -> None:
-    messages = [mail("b", "Re: KVM", in_reply_to="a"), mail("a", "KVM")]
-    assert ids(thread_messages(messages)) == [["b", "a"]]
-
-
-def test_duplicate_message_ids_stay_together() -> None:
-    messages = [mail("a", "KVM"), mail("z", "Other"), mail("a", "KVM")]
-    assert ids(thread_messages(messages)) == [["a", "a"], ["z"]]
-
-
-def test_self_reference_and_cycles_do_not_loop() -> None:
-    messages = [
-        mail("a", "x", in_reply_to="a"),
-        mail("b", "y", in_reply_to="c"),
-        mail("c", "z", in_reply_to="b"),
-    ]
-    assert ids(thread_messages(messages)) == [["a"], ["b", "c"]]
-
-
-def test_works_with_inbound_messages() -> None:
-    first = InboundMessage(Channel.EMAIL, "s", "a", "KVM", "text")
-    second = InboundMessage(Channel.EMAIL, "s", "b", "Re: KVM", "text", in_reply_to="a")
-    assert thread_messages([first, second]) == [[first, second]]
+@pytest.mark.parametrize(
+    ("author", "expected"),
+    [
+        ("Alice <Alice@Example.org>", "alice@example.org"),
+        ("alice@example.org", "alice@example.org"),
+        ("U024BE7LH", "u024be7lh"),  # a chat user id is its own key
+        ("  Taro Yamada  ", "taro yamada"),
+    ],
+)
+def test_author_key(author: str, expected: str) -> None:
+    assert author_key(author) == expected

@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from triagebot.core.models import InboundMessage
 from triagebot.ingest.archive import FORMATS, detect_format, read_paths
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 
 
-def split(items: Iterable[MailRecord | ReadProblem]) -> tuple[list[MailRecord], list[ReadProblem]]:
-    records: list[MailRecord] = []
+def split(items: Iterable[InboundMessage | ReadProblem]) -> tuple[list[InboundMessage], list[ReadProblem]]:
+    records: list[InboundMessage] = []
     problems: list[ReadProblem] = []
     for item in items:
-        if isinstance(item, MailRecord):
+        if isinstance(item, InboundMessage):
             records.append(item)
         else:
             problems.append(item)
@@ -190,11 +191,11 @@ def test_ponymail_thread_json_uses_fields_and_raw_source() -> None:
     assert first.text == "Hi,\n\nAdding a KVM host on Ubuntu 22.04 fails with 4.19.0.0."
     assert "To unsubscribe" in first.original
     assert first.sent_at is not None and first.sent_at.isoformat() == "2024-03-05T01:00:00+00:00"
-    assert first.list_id == "users.cloudstack.apache.org"
+    assert first.source == "users.cloudstack.apache.org"
     assert second.text == "Check the agent log."
     assert second.in_reply_to == "pony-1@example.org"
     assert third.references == ("pony-1@example.org", "pony-2@example.org")  # parsed from `source`
-    assert third.list_id == "users.cloudstack.apache.org"
+    assert third.source == "users.cloudstack.apache.org"
     assert third.text == "Setting the host to maintenance and back fixed it."
 
 

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from triagebot.core.models import InboundMessage
 from triagebot.ingest.charsets import codec_for_label, decode_bytes, decode_iso2022jp, guess_decode
 from triagebot.ingest.headers import decode_header_value, format_author, parse_date, parse_ids
 from triagebot.ingest.htmltext import html_to_text
 from triagebot.ingest.mime import ATTACHMENT_LIMIT, parse_message, slim
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 
 
-def parse_fixture(name: str) -> MailRecord:
+def parse_fixture(name: str) -> InboundMessage:
     result = parse_message((FIXTURES / name).read_bytes(), name)
-    assert isinstance(result, MailRecord), result
+    assert isinstance(result, InboundMessage), result
     return result
 
 
@@ -174,7 +175,7 @@ def test_decode_header_value_joins_words_split_inside_a_character() -> None:
 def test_raw_8bit_header_is_decoded() -> None:
     raw_bytes = b"Subject: " + "仮想マシン".encode("cp932") + b"\nMessage-ID: <h@x>\n\nbody\n"
     record = parse_message(raw_bytes, "raw8bit")
-    assert isinstance(record, MailRecord) and record.subject == "仮想マシン"
+    assert isinstance(record, InboundMessage) and record.subject == "仮想マシン"
 
 
 @pytest.mark.parametrize(
@@ -215,7 +216,7 @@ def test_only_text_is_an_attachment_get_body_returns_none() -> None:
     assert msg.get_body(preferencelist=("plain", "html")) is None
 
     record = parse_message(msg.as_bytes(), "att")
-    assert isinstance(record, MailRecord)
+    assert isinstance(record, InboundMessage)
     assert record.text == "2024-03-05 ERROR Unable to add the host"
 
 
@@ -226,7 +227,7 @@ def test_image_only_message_has_an_empty_body() -> None:
     msg["Message-ID"] = "<img@x>"
     msg.add_attachment(b"\x89PNG....", maintype="image", subtype="png", filename="s.png")
     record = parse_message(msg.as_bytes(), "img")
-    assert isinstance(record, MailRecord) and record.original == "" and record.subject == "screenshot"
+    assert isinstance(record, InboundMessage) and record.original == "" and record.subject == "screenshot"
 
 
 def test_empty_input_is_a_problem() -> None:
@@ -245,7 +246,7 @@ def test_slim_keeps_small_attachments_and_drops_large_ones() -> None:
     assert base64.b64encode(b"small" * 100)[:60] in slimmed
     assert b"l.zip" in slimmed and len(slimmed) < ATTACHMENT_LIMIT * 2
     record = parse_message(slimmed, "s")
-    assert isinstance(record, MailRecord) and record.text == "body text"
+    assert isinstance(record, InboundMessage) and record.text == "body text"
 
 
 def test_parse_message_on_big_bytes_does_not_copy_them() -> None:
@@ -264,7 +265,7 @@ def test_parse_message_on_big_bytes_does_not_copy_them() -> None:
     finally:
         tracemalloc.stop()
 
-    assert isinstance(record, MailRecord) and record.text == "look at this"
+    assert isinstance(record, InboundMessage) and record.text == "look at this"
     assert peak < 4 * 1024 * 1024, f"peak {peak} bytes for a {len(raw)} byte message"
 
 
@@ -309,8 +310,8 @@ def test_8bit_bytes_in_ids_and_addresses_become_real_text() -> None:
         b"List-Id: <users.\xe9x.org>\n\nbody\n"
     )
     record = parse_message(raw, "8bit-ids")
-    assert isinstance(record, MailRecord)
+    assert isinstance(record, InboundMessage)
     assert record.message_id == "開発-1@example.jp"
     assert record.author == "佐藤 <sato@example.jp>"
-    for value in (record.message_id, record.author, record.list_id or "", *record.references):
+    for value in (record.message_id, record.author, record.source, *record.references):
         value.encode("utf-8")  # no lone surrogates left to break a database insert

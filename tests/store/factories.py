@@ -1,4 +1,4 @@
-"""Builders for the store tests: mail records, hand-made triage results, and synthetic archives."""
+"""Builders for the store tests: messages, hand-made triage results, and synthetic archives."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from triagebot.core.models import (
     Action,
+    Channel,
     Classification,
     Decision,
     Detail,
@@ -20,7 +21,6 @@ from triagebot.core.models import (
     TipScore,
     TriageResult,
 )
-from triagebot.ingest.records import MailRecord
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -35,9 +35,14 @@ def record(
     references: Sequence[str] = (),
     minute: int = 0,
     list_id: str | None = None,
-) -> MailRecord:
-    """A MailRecord as an archive reader would yield it."""
-    return MailRecord(
+    channel: Channel = Channel.EMAIL,
+    thread_key: str | None = None,
+    is_bot: bool = False,
+) -> InboundMessage:
+    """An InboundMessage as an archive reader (or, with `channel`, a chat adapter) would yield it."""
+    return InboundMessage(
+        channel=channel,
+        source=list_id or "",
         message_id=message_id,
         subject=subject,
         author=author,
@@ -48,7 +53,8 @@ def record(
         original=f"{text}\n\n-- \nsent from a test",
         raw=f"Message-ID: <{message_id}>\nSubject: {subject}\n\n{text}\n".encode(errors="surrogateescape"),
         where=f"test.mbox#{message_id}",
-        list_id=list_id,
+        thread_key=thread_key,
+        is_bot=is_bot,
     )
 
 
@@ -115,7 +121,7 @@ _DETAILS = [
 ]
 
 
-def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) -> Iterator[MailRecord]:
+def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) -> Iterator[InboundMessage]:
     """A deterministic archive of `count` messages in threads: questions, answers, asker follow-ups,
     a few orphan replies and repeated messages (the same Message-ID twice)."""
     rng = random.Random(seed)

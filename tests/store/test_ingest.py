@@ -7,8 +7,8 @@ from collections.abc import Callable
 from tests.store.dump import dump
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records, record
-from triagebot.core.models import Detail
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.core.models import Detail, InboundMessage
+from triagebot.ingest.records import ReadProblem
 from triagebot.pipeline import IngestSummary, ingest, work
 from triagebot.review import approve, show
 from triagebot.store import QueueFilter, ReviewStatus, Store, TriageState, open_store
@@ -18,7 +18,7 @@ BOB = "Bob <bob@example.org>"
 
 
 def run(
-    store: Store, engine: StubEngine | None, *records: MailRecord | ReadProblem, **options: object
+    store: Store, engine: StubEngine | None, *records: InboundMessage | ReadProblem, **options: object
 ) -> IngestSummary:
     return ingest(list(records), store, engine, **options)  # type: ignore[arg-type]
 

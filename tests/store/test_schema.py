@@ -25,7 +25,7 @@ TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "a
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0001"
+    assert current_revision(store.engine) == head_revision() == "0002"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 
@@ -40,7 +40,7 @@ def test_opening_twice_is_harmless(db_url: str) -> None:
     first = open_store(db_url)
     second = open_store(db_url)
     try:
-        assert current_revision(second.engine) == "0001"
+        assert current_revision(second.engine) == "0002"
         assert second.row_counts() == dict.fromkeys(second.row_counts(), 0)
     finally:
         first.close()
@@ -126,7 +126,7 @@ def test_processes_opening_a_new_database_at_once_do_not_collide(make_db_url: Ca
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     store = open_store(url)
     try:
-        assert current_revision(store.engine) == "0001"
+        assert current_revision(store.engine) == "0002"
     finally:
         store.close()
 
@@ -149,3 +149,44 @@ def test_threads_opening_a_new_database_at_once_do_not_collide(db_url: str) -> N
     for t in threads:
         t.join(timeout=120)
     assert failures == [] and not any(t.is_alive() for t in threads)
+
+
+def test_a_database_at_0001_upgrades_with_its_messages(db_url: str) -> None:
+    from sqlalchemy import text
+
+    from triagebot.store import make_engine
+    from triagebot.store.schema import upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as c:
+            c.execute(
+                text("INSERT INTO sources (kind, location, created_at) VALUES ('email', 'users', :t)"),
+                {"t": "2024-03-01T00:00:00+00:00"},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO threads (source_id, root_message_id, subject, subject_key, asker, is_question, "
+                    "answered, message_count, created_at, updated_at) VALUES (1, 'q@x', 's', 's', 'a', true, false, 1, :t, :t)"
+                ),
+                {"t": "2024-03-01T00:00:00+00:00"},
+            )
+            c.execute(
+                text(
+                    'INSERT INTO messages (message_id, thread_id, source_id, author, from_asker, subject, "references", '
+                    "text, original, raw, origin, is_question, triage_state, created_at) VALUES "
+                    "('q@x', 1, 1, 'a', true, 's', '[]', 't', 't', :raw, 'x', true, 'untriaged', :t)"
+                ),
+                {"t": "2024-03-01T00:00:00+00:00", "raw": b"raw"},
+            )
+    finally:
+        engine.dispose()
+    store = open_store(db_url)
+    try:
+        assert current_revision(store.engine) == "0002"
+        with store.engine.connect() as c:
+            row = c.execute(text("SELECT message_id, thread_key, is_bot FROM messages")).one()
+        assert (row.message_id, row.thread_key, bool(row.is_bot)) == ("q@x", None, False)
+    finally:
+        store.close()

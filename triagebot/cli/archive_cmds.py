@@ -21,11 +21,11 @@ import click
 
 from triagebot import pipeline, review
 from triagebot.cli import CliContext, cli, fail
-from triagebot.core.models import Detail, Language
+from triagebot.core.models import Detail, InboundMessage, Language
 from triagebot.errors import TriagebotError
 from triagebot.ingest.archive import FORMATS
 from triagebot.ingest.background import READ_AHEAD, read_paths_in_background
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 from triagebot.store import QueueEntry, QueueFilter, ReviewStatus, ReviewView, Store, open_store
 
 EXIT_PARTIAL = 3
@@ -136,11 +136,11 @@ def ingest(
     try:
         with _store(ctx) as store:
             engine = None if no_triage else pipeline.TriageAhead(_engine(ctx), keep=batch_size + READ_AHEAD)
-            records: Iterator[MailRecord | ReadProblem] = read_paths_in_background(
+            records: Iterator[InboundMessage | ReadProblem] = read_paths_in_background(
                 list(paths), fmt=fmt, side=engine
             )
 
-            def run(items: Iterable[MailRecord | ReadProblem]) -> pipeline.IngestSummary:
+            def run(items: Iterable[InboundMessage | ReadProblem]) -> pipeline.IngestSummary:
                 return pipeline.ingest(
                     items, store, engine, source=source, batch_size=batch_size, progress=remember
                 )

@@ -41,14 +41,22 @@ class Action(StrEnum):
     SUGGEST = "suggest"  # at least one tip applies
     ASK = "ask-for-details"  # nothing fits, but details are missing: ask for them
     ABSTAIN = "abstain"  # nothing fits and nothing to ask: stay silent
+    NOT_A_QUESTION = "not-a-question"  # an announcement, vote, notice or thanks: no draft
 
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """One message as received from any channel, translated once at the edge.
+    """One message as received from any channel (mail, Slack, Discord), translated once at the edge.
 
-    `text` is what the author wrote (quotes, signatures and footers removed); `original` keeps
-    the whole decoded body as received.
+    Every reader and chat adapter produces this, and the store keeps it as it is, whatever the
+    channel. `source` names the list or channel ("" when the adapter cannot tell; the pipeline then
+    names it). `message_id` is unique within the channel: a Message-ID without angle brackets, a
+    Slack `ts`, a Discord snowflake. A reply names its parent by `thread_key` (the Slack
+    `thread_ts`, the Discord thread id: the id of the thread's first message; None for mail), or by
+    `in_reply_to` / `references` (mail). `text` is what the author wrote (quotes, signatures and
+    footers removed); `original` the whole decoded body. `raw` keeps the payload as received
+    (mail: the bytes as stored, see `MimeSlimmer` for very large messages) and `where` names the
+    place it was read from (`archive.mbox#12`) for reports.
     """
 
     channel: Channel
@@ -61,7 +69,10 @@ class InboundMessage:
     sent_at: datetime | None = None
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
-    thread_hint: str | None = None  # e.g. Slack thread_ts, Discord thread id
+    thread_key: str | None = None
+    is_bot: bool = False  # posted by a bot or integration: never a question, never an answer
+    raw: bytes = b""
+    where: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,35 @@
-"""Subject keys and a small in-memory threader for mail, in English and Japanese.
+"""The threading rules: which thread a message joins, what it is there, and what waits for triage.
 
-`normalize_subject` gives the key two subjects of one conversation share; `thread_messages` groups
-a batch of messages into conversations. The threader only needs four attributes, so it takes any
-object that has them (`MailRecord`, `InboundMessage`) without this pure module importing readers.
+One threader for every channel. The store looks things up (stored messages by id, the latest thread
+of a subject) and records what these functions decide; nothing here reads a database.
+
+Which thread (`parent_ids`, `may_join_by_subject`):
+
+1. the thread of the message named by `thread_key` (Slack thread_ts, Discord thread), when stored;
+2. otherwise the thread of the message named in In-Reply-To, when stored;
+3. otherwise the thread of the last stored message named in References (read from last to first);
+4. otherwise, when the subject reads as a reply ("Re: …", "AW: …", "返信: …"), the most recent thread of
+   the same source whose normalised subject is the same, if its last message is at most
+   `SUBJECT_WINDOW` apart from this one (generic subjects such as "Re: install problem" recur);
+5. otherwise a new thread (`starts_question`): a question, unless the message is a reply whose parent
+   we never saw (an archive that starts mid-conversation) or comes from a bot.
+
+What it is there (`role_in`): in a question thread, a message by the asker is a follow-up that waits
+for triage (the thread is re-triaged with the combined text), unless someone else already answered:
+then it is skipped with a note. A message by anyone else (a person, not a bot) marks the thread
+answered. Subject keys compare after NFKC and case folding, in English and Japanese.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from enum import StrEnum
+
+from triagebot.core.models import InboundMessage
 
 # After NFKC and case-folding, so "Ｒｅ：", "RE:" and "re :" all look like "re:".
 _REPLY_WORDS = r"re|aw|sv|vs|antw|返信|回复|答复"
@@ -21,24 +40,7 @@ _ANY_PREFIX = re.compile(rf"^(?:{_REPLY_WORDS}|{_FORWARD_WORDS}){_COUNTER}\s*:\s
 _LIST_TAGS = re.compile(r"^(?:\[[^\[\]]{1,80}\]\s*)+")
 _SPACE = re.compile(r"\s+")
 
-
-class Threadable(Protocol):
-    """What the threader reads from a message."""
-
-    @property
-    def message_id(self) -> str: ...
-
-    @property
-    def subject(self) -> str: ...
-
-    @property
-    def in_reply_to(self) -> str | None: ...
-
-    @property
-    def references(self) -> tuple[str, ...]: ...
-
-
-M = TypeVar("M", bound=Threadable)
+SUBJECT_WINDOW = timedelta(days=30)  # subject-only threading joins messages at most this far apart
 
 
 def _fold(subject: str) -> str:
@@ -77,66 +79,107 @@ def is_reply_subject(subject: str) -> bool:
         text = stripped
 
 
-def thread_messages(messages: Sequence[M]) -> list[list[M]]:
-    """Group messages into threads; threads and the messages in them keep the order given.
-
-    Rules, kept small on purpose (pass messages in archive order, oldest first):
-
-    1. A message's parent is its In-Reply-To if that id is in the batch, else the last id of its
-       References that is in the batch. Unknown or broken ids are ignored.
-    2. A message with no parent found that way joins the thread of the first earlier message whose
-       normalized subject is the same, but only if its own subject is a reply form (``Re: x``).
-    3. Everything else starts a thread. Duplicate Message-IDs join the first message with that id.
-    """
-    parent_of = list(range(len(messages)))
-
-    def root(index: int) -> int:
-        while parent_of[index] != index:
-            parent_of[index] = parent_of[parent_of[index]]
-            index = parent_of[index]
-        return index
-
-    def join(child: int, parent: int) -> None:
-        child_root, parent_root = root(child), root(parent)
-        if child_root != parent_root:
-            # The earlier message's root stays the root, so thread order follows first appearance.
-            low, high = sorted((child_root, parent_root))
-            parent_of[high] = low
-
-    by_id: dict[str, int] = {}
-    for index, message in enumerate(messages):
-        if message.message_id:
-            by_id.setdefault(message.message_id, index)
-
-    first_by_subject: dict[str, int] = {}
-    for index, message in enumerate(messages):
-        own = by_id.get(message.message_id)
-        if own is not None and own != index:
-            join(index, own)
-            continue
-        parent = _known_parent(message, by_id, index)
-        key = normalize_subject(message.subject)
-        if parent is not None:
-            join(index, parent)
-        elif key and is_reply_subject(message.subject) and key in first_by_subject:
-            join(index, first_by_subject[key])
-        if key:
-            first_by_subject.setdefault(key, index)
-
-    threads: dict[int, list[M]] = {}
-    for index, message in enumerate(messages):
-        threads.setdefault(root(index), []).append(message)
-    return list(threads.values())
+def author_key(author: str) -> str:
+    """The identity an author is recognised by: a mail address in lower case, else the whole string."""
+    _, address = parseaddr(author)
+    key = address if "@" in address else author
+    return key.strip().lower()[:320]
 
 
-def _known_parent(message: Threadable, by_id: dict[str, int], index: int) -> int | None:
-    """Return the index of the message's parent within the batch, or None."""
-    candidates: list[str] = []
+def parent_ids(message: InboundMessage) -> tuple[str, ...]:
+    """The ids that may name the message's parent, strongest first (rules 1 to 3)."""
+    ids = [message.thread_key] if message.thread_key and message.thread_key != message.message_id else []
     if message.in_reply_to:
-        candidates.append(message.in_reply_to)
-    candidates.extend(reversed(message.references))
-    for candidate in candidates:
-        found = by_id.get(candidate)
-        if found is not None and found != index:
-            return found
-    return None
+        ids.append(message.in_reply_to)
+    ids.extend(reversed(message.references))
+    return tuple(ids)
+
+
+def is_reply(message: InboundMessage) -> bool:
+    """True when the message says it answers something: a parent id or a reply subject."""
+    return bool(parent_ids(message)) or is_reply_subject(message.subject)
+
+
+def may_join_by_subject(message: InboundMessage, thread_last_at: datetime | None) -> bool:
+    """Rule 4's time limit: the thread's last message is at most `SUBJECT_WINDOW` from this one."""
+    sent = message.sent_at
+    return thread_last_at is None or sent is None or abs(thread_last_at - sent) <= SUBJECT_WINDOW
+
+
+def starts_question(message: InboundMessage) -> bool:
+    """Rule 5: a message that found no thread starts one; is that thread a question?"""
+    return not message.is_bot and not is_reply(message)
+
+
+def starter_question(message: InboundMessage) -> tuple[str, str] | None:
+    """Subject and text the message is triaged with if it is new; None when that depends on the store.
+
+    A message with no parent id and no reply prefix cannot join a thread, so when stored it starts a
+    question thread of its own and is triaged with just its own words.
+    """
+    if not starts_question(message):
+        return None
+    return message.subject, message.text
+
+
+class Role(StrEnum):
+    """What a message is in the thread it joined."""
+
+    QUESTION = "question"  # started a question thread: triage it
+    ORPHAN = "orphan"  # started a thread that is not a question (a reply to an unseen parent, a bot)
+    ANSWER = "answer"  # someone other than the asker replied: the thread is answered
+    FOLLOW_UP = "follow-up"  # the asker added to an unanswered question: triage the thread again
+    LATE_FOLLOW_UP = "late-follow-up"  # the asker added after an answer: no new draft
+    ASIDE = "aside"  # anything else (the asker in a thread that is no question, a bot's reply)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFacts:
+    """What the threader needs to know of the thread a message joins."""
+
+    asker: str  # `author_key` of the thread's starter
+    is_question: bool
+    answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The threader's decision about one message in its thread."""
+
+    role: Role
+    note: str | None = None  # for the audit log
+
+    @property
+    def triage(self) -> bool:
+        """Whether the message waits for triage."""
+        return self.role in (Role.QUESTION, Role.FOLLOW_UP)
+
+    @property
+    def answers(self) -> bool:
+        """Whether the message makes its thread answered."""
+        return self.role is Role.ANSWER
+
+
+def role_in(message: InboundMessage, author: str, thread: ThreadFacts | None) -> Fit:
+    """What `message` (by `author`, an `author_key`) is in `thread`; None means it starts a thread.
+
+    Example:
+        >>> asked = ThreadFacts(asker="taro@example.jp", is_question=True, answered=False)
+        >>> role_in(reply, "hanako@example.jp", asked).role  # doctest: +SKIP
+        <Role.ANSWER: 'answer'>
+    """
+    if thread is None:
+        return Fit(Role.QUESTION if starts_question(message) else Role.ORPHAN)
+    if message.is_bot:
+        return Fit(Role.ASIDE)
+    if author != thread.asker:
+        return Fit(Role.ANSWER)
+    if not thread.is_question:
+        return Fit(Role.ASIDE)
+    if thread.answered:
+        return Fit(
+            Role.LATE_FOLLOW_UP,
+            f"follow-up <{message.message_id}> from the asker came after the thread was answered; "
+            "no new draft",
+        )
+    return Fit(Role.FOLLOW_UP)

@@ -26,13 +26,14 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from triagebot.core.models import InboundMessage
 from triagebot.ingest.mime import MessageBuffer, parse_message
 from triagebot.ingest.ponymail import read_ponymail_json
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 
 FORMATS: tuple[str, ...] = ("mbox", "maildir", "pipermail", "ponymail", "eml")
 
-Item = MailRecord | ReadProblem
+Item = InboundMessage | ReadProblem
 
 # Mailman 2 writes "From user at example.org  Tue Mar  3 10:00:00 2009" and does not escape body
 # lines that start with "From ", so only this exact shape separates messages.
@@ -62,7 +63,7 @@ _IGNORED_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
-def read_paths(paths: Sequence[Path], *, fmt: str | None = None) -> Iterator[MailRecord | ReadProblem]:
+def read_paths(paths: Sequence[Path], *, fmt: str | None = None) -> Iterator[InboundMessage | ReadProblem]:
     """Stream every message of every path, detecting each format unless `fmt` forces one of FORMATS."""
     if fmt is not None and fmt not in FORMATS:
         for path in paths:

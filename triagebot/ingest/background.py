@@ -31,8 +31,9 @@ from pathlib import Path
 from queue import Full
 from typing import Any, Protocol
 
+from triagebot.core.models import InboundMessage
 from triagebot.ingest.archive import read_paths
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 
 BATCH = 200
 QUEUED_BATCHES = 8
@@ -44,7 +45,7 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 READ_AHEAD = (QUEUED_BATCHES + 2) * BATCH  # at most this many records are read but not yet yielded
 
-Item = MailRecord | ReadProblem
+Item = InboundMessage | ReadProblem
 Handed = tuple[list[Item], Any]
 
 

@@ -1,4 +1,4 @@
-"""Bytes of one message → MailRecord: the single place where mail is parsed and decoded.
+"""Bytes of one message → InboundMessage: the single place where mail is parsed and decoded.
 
 The standard parser runs with the `compat32` policy, which keeps header values as raw strings: we
 decode headers ourselves (`headers.py`), and the header objects of `policy.default` would cost more
@@ -20,6 +20,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 
+from triagebot.core.models import Channel, InboundMessage
 from triagebot.core.text import clean_body
 from triagebot.ingest.charsets import decode_bytes
 from triagebot.ingest.headers import (
@@ -31,7 +32,7 @@ from triagebot.ingest.headers import (
     parse_list_id,
 )
 from triagebot.ingest.htmltext import html_to_text
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 
 ATTACHMENT_LIMIT = 64 * 1024  # a non-text part larger than this is left out whole
 TEXT_LIMIT = 2 * 1024 * 1024  # a text part is cut after this many encoded bytes
@@ -205,7 +206,7 @@ def derive_message_id(author: str, date: str, subject: str, body: str) -> str:
     return f"derived.{digest.hexdigest()[:32]}@triagebot.invalid"
 
 
-def parse_message(raw: bytes, where: str) -> MailRecord | ReadProblem:
+def parse_message(raw: bytes, where: str) -> InboundMessage | ReadProblem:
     """Parse and decode one message; anything unreadable becomes a ReadProblem, never an exception.
 
     Example:
@@ -218,7 +219,7 @@ def parse_message(raw: bytes, where: str) -> MailRecord | ReadProblem:
         return ReadProblem(where, f"cannot parse message: {type(exc).__name__}: {exc}")
 
 
-def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
+def _parse(raw: bytes, where: str) -> InboundMessage | ReadProblem:
     if not raw or raw.isspace():  # not raw.strip(): that would copy a large message
         return ReadProblem(where, "empty message")
     data = slim(raw) if len(raw) > _SLIM_ABOVE else raw
@@ -235,7 +236,9 @@ def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
     author = format_author(headers.get("from", ""))
     date = headers.get("date", "")
     message_id = first_id(headers.get("message-id")) or derive_message_id(author, date, subject, original)
-    return MailRecord(
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        source=parse_list_id(headers.get("list-id")) or "",
         message_id=message_id,
         subject=subject,
         author=author,
@@ -246,7 +249,6 @@ def _parse(raw: bytes, where: str) -> MailRecord | ReadProblem:
         original=original,
         raw=raw,
         where=where,
-        list_id=parse_list_id(headers.get("list-id")),
     )
 
 

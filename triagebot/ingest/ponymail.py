@@ -14,13 +14,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from triagebot.core.models import Channel, InboundMessage
 from triagebot.core.text import clean_body
 from triagebot.ingest.headers import decode_header_value, first_id, format_author, parse_date, parse_ids
 from triagebot.ingest.mime import derive_message_id, parse_message
-from triagebot.ingest.records import MailRecord, ReadProblem
+from triagebot.ingest.records import ReadProblem
 
 
-def read_ponymail_json(data: bytes, where: str) -> Iterator[MailRecord | ReadProblem]:
+def read_ponymail_json(data: bytes, where: str) -> Iterator[InboundMessage | ReadProblem]:
     """Yield one record per email in a Pony Mail JSON document; problems for what cannot be used."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
@@ -36,7 +37,7 @@ def read_ponymail_json(data: bytes, where: str) -> Iterator[MailRecord | ReadPro
         if not isinstance(email, Mapping):
             yield ReadProblem(place, f"email entry is a {type(email).__name__}, not an object")
             continue
-        item: MailRecord | ReadProblem
+        item: InboundMessage | ReadProblem
         try:
             item = email_to_record(email, place)
         except (ValueError, TypeError) as exc:  # odd field types or values; UnicodeError is a ValueError
@@ -77,16 +78,16 @@ def _walk_thread(node: Mapping[str, Any], found: list[Any]) -> None:
                 _walk_thread(child, found)
 
 
-def email_to_record(email: Mapping[str, Any], where: str) -> MailRecord | ReadProblem:
-    """Turn one Pony Mail email object into a MailRecord."""
+def email_to_record(email: Mapping[str, Any], where: str) -> InboundMessage | ReadProblem:
+    """Turn one Pony Mail email object into an InboundMessage."""
     dumped = json.dumps(email, ensure_ascii=False, sort_keys=True, default=str)
     raw = dumped.encode("utf-8", errors="backslashreplace")  # a lone surrogate stays a JSON escape
     list_id = _list_id(email)
     source = _text(email, "source")
     if source:
         parsed = parse_message(source.encode("utf-8"), where)
-        if isinstance(parsed, MailRecord):
-            return replace(parsed, list_id=parsed.list_id or list_id)
+        if isinstance(parsed, InboundMessage):
+            return replace(parsed, source=parsed.source or list_id or "")
     body = (_text(email, "body") or "").replace("\r\n", "\n").replace("\r", "\n").rstrip()
     subject = decode_header_value(_text(email, "subject") or "")
     author = format_author(_text(email, "from") or _text(email, "from_raw") or "")
@@ -94,7 +95,9 @@ def email_to_record(email: Mapping[str, Any], where: str) -> MailRecord | ReadPr
     message_id = first_id(_text(email, "message-id")) or derive_message_id(
         author, _text(email, "date") or str(email.get("epoch", "")), subject, body
     )
-    return MailRecord(
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        source=list_id or "",
         message_id=message_id,
         subject=subject,
         author=author,
@@ -105,7 +108,6 @@ def email_to_record(email: Mapping[str, Any], where: str) -> MailRecord | ReadPr
         original=body,
         raw=raw,
         where=where,
-        list_id=list_id,
     )
 
 

@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 from triagebot.store.errors import NotFoundError, ReviewStateError
-from triagebot.store.placement import DEFAULT_SOURCE, Placer, author_key, starter_question
+from triagebot.store.placement import Placer
 from triagebot.store.repository import Batch, Store, make_engine, open_store, utc_now
 from triagebot.store.views import (
     AuditEntry,
@@ -26,7 +26,6 @@ from triagebot.store.views import (
 )
 
 __all__ = [
-    "DEFAULT_SOURCE",
     "AuditEntry",
     "Batch",
     "Claim",
@@ -44,9 +43,7 @@ __all__ = [
     "ThreadView",
     "TriageInput",
     "TriageState",
-    "author_key",
     "make_engine",
     "open_store",
-    "starter_question",
     "utc_now",
 ]

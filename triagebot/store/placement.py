@@ -1,19 +1,10 @@
-"""Where a new message goes: its thread, whether it asks something, and whether it waits for triage.
+"""Records where each new message goes, as decided by the threader in `triagebot.core.threads`.
 
-Threading rules, applied to each new message in archive order:
-
-1. the thread of the message named in In-Reply-To, when that message is stored;
-2. otherwise the thread of the last stored message named in References (read from last to first);
-3. otherwise, when the subject reads as a reply ("Re: …", "AW: …", "返信: …"), the most recent thread of the
-   same source whose normalised subject is the same, if its last message is at most `SUBJECT_WINDOW`
-   apart from this one (generic subjects such as "Re: install problem" recur over the years);
-4. otherwise a new thread. Its starter is a question, unless the message is itself a reply whose
-   parent we never saw (an archive that starts mid-conversation): such orphans are kept but not triaged.
-
-In a question thread, a message by the asker is a follow-up that waits for triage (the thread is then
-re-triaged with the combined text), unless someone else already answered: then it is skipped and the
-audit log says why (`Placement.notes`, written once the batch is triaged). A message by anyone else
-marks the thread answered.
+The placer looks up what the rules need (stored messages by id, the latest thread of a subject,
+each thread's asker and state), asks `core.threads` which thread a message joins and what it is
+there, and writes the outcome: thread rows, message rows with their triage state, and notes for the
+audit log (`Placement.notes`, written once the batch is triaged). It knows no channel: every message
+arrives as the same `InboundMessage`.
 
 A `Placer` lives for one ingest run and remembers every thread it has seen, so a batch needs only a few
 bulk look-ups; everything it writes happens inside the batch's transaction.
@@ -23,32 +14,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from email.utils import parseaddr
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from triagebot.core.models import Channel
-from triagebot.core.threads import is_reply_subject, normalize_subject
-from triagebot.ingest.records import MailRecord
+from triagebot.core.models import InboundMessage
+from triagebot.core.threads import (
+    Fit,
+    Role,
+    ThreadFacts,
+    author_key,
+    is_reply_subject,
+    may_join_by_subject,
+    normalize_subject,
+    parent_ids,
+    role_in,
+)
 from triagebot.store.tables import MESSAGES, SOURCES, THREADS, MessageRow, SourceRow, ThreadRow
 from triagebot.store.views import Placement, TriageState
 
-DEFAULT_SOURCE = "mail"
 INGEST_LOCK = 72_656_422  # PostgreSQL advisory lock that keeps two ingest runs from interleaving batches
 CHUNK = 500  # ids per IN (...) look-up
-SUBJECT_WINDOW = timedelta(days=30)  # subject-only threading joins messages at most this far apart
 T = TypeVar("T")
-
-
-def author_key(author: str) -> str:
-    """The address an author is recognised by: the e-mail address in lower case, else the whole string."""
-    _, address = parseaddr(author)
-    key = address if "@" in address else author
-    return key.strip().lower()[:320]
 
 
 def chunked(values: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
@@ -69,7 +59,7 @@ def clean_text(text: str) -> str:
     return text
 
 
-def clean_record(record: MailRecord) -> MailRecord:
+def clean_record(record: InboundMessage) -> InboundMessage:
     """The record with every text field made storable (the same record when nothing needed cleaning)."""
     fields = (record.message_id, record.subject, record.author, record.text, record.original, record.where)
     refs = (record.in_reply_to or "", *record.references)
@@ -88,29 +78,12 @@ def clean_record(record: MailRecord) -> MailRecord:
     )
 
 
-def starter_question(record: MailRecord) -> tuple[str, str] | None:
-    """Subject and text the store will triage `record` with if it is new; None when the store decides.
-
-    A message with no In-Reply-To, no References and no reply prefix cannot join a thread, so when
-    stored it starts a question thread of its own and is triaged with just its own words.
-    """
-    if record.in_reply_to or record.references or is_reply_subject(record.subject):
-        return None
-    stored = clean_record(record)
-    return stored.subject, stored.text
-
-
 def lock_threads(session: Session, ids: Sequence[int]) -> None:
     """Take row locks on threads in ascending id order (PostgreSQL), so concurrent writers never deadlock."""
     for part in chunked(sorted(ids)):
         session.execute(
             select(ThreadRow.id).where(ThreadRow.id.in_(part)).order_by(ThreadRow.id).with_for_update()
         )
-
-
-def _close_in_time(a: datetime | None, b: datetime | None) -> bool:
-    """True when two optional times are at most `SUBJECT_WINDOW` apart (or either is unknown)."""
-    return a is None or b is None or abs(a - b) <= SUBJECT_WINDOW
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -143,34 +116,38 @@ class _Thread:
 class _Placed:
     """One new message and the decisions taken about it."""
 
-    record: MailRecord
+    record: InboundMessage
     thread: _Thread
     source_id: int
-    is_question: bool
+    fit: Fit
     from_asker: bool
-    state: TriageState
-    note: str | None = None
+
+    @property
+    def state(self) -> TriageState:
+        """Triage state the message is stored with."""
+        return TriageState.UNTRIAGED if self.fit.triage else TriageState.SKIPPED
 
 
 class Placer:
-    """Threads and stores batches of records for one ingest run, remembering what it has placed."""
+    """Threads and stores batches of messages for one ingest run, remembering what it has placed."""
 
-    def __init__(self, *, channel: Channel = Channel.EMAIL, source: str | None = None) -> None:
-        """`source` names the list or channel; when None each record's List-Id (or "mail") is used."""
-        self._channel = channel
+    def __init__(self, *, source: str | None = None, fallback_source: str = "") -> None:
+        """`source` names the list or channel of every message; when None each message's own `source`
+        is used, and `fallback_source` for messages that name none."""
         self._source = source
+        self._fallback = fallback_source
         self._by_message: dict[str, _Thread] = {}
         self._by_id: dict[int, _Thread] = {}
         self._latest: dict[tuple[int, str], _Thread | None] = {}
-        self._sources: dict[str, int] = {}
+        self._sources: dict[tuple[str, str], int] = {}
         self._dirty: dict[int, _Thread] = {}  # stored threads changed by the current batch
-        self._authors: dict[str, str] = {}  # From header → author key; lists have few distinct posters
+        self._authors: dict[str, str] = {}  # author → author key; lists have few distinct posters
 
-    def source_name(self, record: MailRecord) -> str:
-        """The source a record belongs to."""
-        return self._source or record.list_id or DEFAULT_SOURCE
+    def source_key(self, record: InboundMessage) -> tuple[str, str]:
+        """The (channel, name) of the source a message belongs to."""
+        return record.channel.value, self._source or record.source or self._fallback
 
-    def place(self, session: Session, records: Sequence[MailRecord], *, now: datetime) -> Placement:
+    def place(self, session: Session, records: Sequence[InboundMessage], *, now: datetime) -> Placement:
         """Store the new records of one batch with their threads; return counts and what waits for triage."""
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
@@ -178,7 +155,7 @@ class Placer:
         fresh, duplicates = self._fresh(session, [clean_record(r) for r in records])
         if not fresh:
             return Placement(new=0, duplicates=duplicates, to_triage=())
-        self._ensure_sources(session, {self.source_name(r) for r in fresh}, now)
+        self._ensure_sources(session, {self.source_key(r) for r in fresh}, now)
         self._prefetch(session, fresh)
         self._dirty = {}
         placed = [self._place_one(record) for record in fresh]
@@ -191,21 +168,19 @@ class Placer:
         inserted = self._insert_messages(session, placed, dialect, now)
         self._update_threads(session, dirty, now)
         notes = tuple(
-            (p.thread.id, p.note)
+            (p.thread.id, p.fit.note)
             for p in placed
-            if p.note is not None and p.thread.id is not None and p.record.message_id in inserted
+            if p.fit.note is not None and p.thread.id is not None and p.record.message_id in inserted
         )
         to_triage = tuple(
-            inserted[p.record.message_id]
-            for p in placed
-            if p.state is TriageState.UNTRIAGED and p.record.message_id in inserted
+            inserted[p.record.message_id] for p in placed if p.fit.triage and p.record.message_id in inserted
         )
         lost = len(placed) - len(inserted)  # taken by a concurrent writer between our check and insert
         return Placement(new=len(inserted), duplicates=duplicates + lost, to_triage=to_triage, notes=notes)
 
     # -- steps -------------------------------------------------------------------------------------
 
-    def _fresh(self, session: Session, records: Sequence[MailRecord]) -> tuple[list[MailRecord], int]:
+    def _fresh(self, session: Session, records: Sequence[InboundMessage]) -> tuple[list[InboundMessage], int]:
         """Records whose Message-ID is neither stored nor repeated earlier in the batch."""
         ids = list(dict.fromkeys(r.message_id for r in records))
         stored: set[str] = set()
@@ -213,7 +188,7 @@ class Placer:
             stored.update(
                 session.scalars(select(MessageRow.message_id).where(MessageRow.message_id.in_(part)))
             )
-        fresh: list[MailRecord] = []
+        fresh: list[InboundMessage] = []
         seen: set[str] = set()
         for record in records:
             if record.message_id in stored or record.message_id in seen:
@@ -222,31 +197,26 @@ class Placer:
             fresh.append(record)
         return fresh, len(records) - len(fresh)
 
-    def _ensure_sources(self, session: Session, names: set[str], now: datetime) -> None:
+    def _ensure_sources(self, session: Session, keys: set[tuple[str, str]], now: datetime) -> None:
         """Create the source rows this batch needs and remember their ids."""
-        missing = sorted(names - self._sources.keys())
+        missing = sorted(keys - self._sources.keys())
         if not missing:
             return
-        kind = self._channel.value
-        rows = [{"kind": kind, "location": name, "created_at": now} for name in missing]
+        rows = [{"kind": kind, "location": name, "created_at": now} for kind, name in missing]
         dialect = session.get_bind().dialect.name
         stmt = postgresql.insert(SOURCES) if dialect == "postgresql" else sqlite.insert(SOURCES)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "location"]), rows)
-        found = session.execute(
-            select(SourceRow.location, SourceRow.id).where(
-                SourceRow.kind == kind, SourceRow.location.in_(missing)
+        for part in chunked(missing):
+            found = session.execute(
+                select(SourceRow.kind, SourceRow.location, SourceRow.id).where(
+                    tuple_(SourceRow.kind, SourceRow.location).in_(part)
+                )
             )
-        )
-        self._sources.update({location: source_id for location, source_id in found})
+            self._sources.update({(kind, location): source_id for kind, location, source_id in found})
 
-    def _prefetch(self, session: Session, fresh: Sequence[MailRecord]) -> None:
+    def _prefetch(self, session: Session, fresh: Sequence[InboundMessage]) -> None:
         """Load, in bulk, the stored threads that this batch's headers and subjects may point to."""
-        wanted = {
-            ref
-            for r in fresh
-            for ref in (r.in_reply_to, *r.references)
-            if ref and ref not in self._by_message
-        }
+        wanted = {ref for r in fresh for ref in parent_ids(r) if ref not in self._by_message}
         thread_of: dict[str, int] = {}
         ordered = sorted(wanted)
         for part in chunked(ordered):
@@ -257,7 +227,7 @@ class Placer:
         keys: set[tuple[int, str]] = set()
         for r in fresh:
             if is_reply_subject(r.subject):
-                key = (self._sources[self.source_name(r)], normalize_subject(r.subject))
+                key = (self._sources[self.source_key(r)], normalize_subject(r.subject))
                 if key[1] and key not in self._latest:
                     keys.add(key)
         latest: dict[tuple[int, str], int] = {}
@@ -307,29 +277,27 @@ class Placer:
                     last_at=row.last_at,
                 )
 
-    def _parent(self, record: MailRecord, source_id: int) -> _Thread | None:
-        """The thread a message replies to, by the rules in the module docstring."""
-        if record.in_reply_to and record.in_reply_to in self._by_message:
-            return self._by_message[record.in_reply_to]
-        for ref in reversed(record.references):
+    def _parent(self, record: InboundMessage, source_id: int) -> _Thread | None:
+        """The thread a message joins (rules 1 to 4 of `core.threads`), from what is stored or placed."""
+        for ref in parent_ids(record):
             if ref in self._by_message:
                 return self._by_message[ref]
         if is_reply_subject(record.subject):
             key = normalize_subject(record.subject)
             latest = self._latest.get((source_id, key)) if key else None
-            if latest is not None and _close_in_time(latest.last_at, record.sent_at):
+            if latest is not None and may_join_by_subject(record, latest.last_at):
                 return latest
         return None
 
-    def _place_one(self, record: MailRecord) -> _Placed:
-        """Decide thread, role and triage state of one new message, updating the in-memory threads."""
-        source_id = self._sources[self.source_name(record)]
+    def _place_one(self, record: InboundMessage) -> _Placed:
+        """Ask the threader about one new message and apply its decision to the in-memory threads."""
+        source_id = self._sources[self.source_key(record)]
         author = self._authors.get(record.author)
         if author is None:
             author = self._authors[record.author] = author_key(record.author)
         thread = self._parent(record, source_id)
         if thread is None:
-            orphan = bool(record.in_reply_to or record.references or is_reply_subject(record.subject))
+            fit = role_in(record, author, None)
             key = normalize_subject(record.subject)
             thread = _Thread(
                 id=None,
@@ -338,7 +306,7 @@ class Placer:
                 subject=record.subject,
                 key=key[:500],
                 asker=author,
-                is_question=not orphan,
+                is_question=fit.role is Role.QUESTION,
                 answered=False,
                 message_count=1,
                 started_at=record.sent_at,
@@ -347,26 +315,16 @@ class Placer:
             if key:
                 self._latest[(source_id, key)] = thread
             self._by_message[record.message_id] = thread
-            state = TriageState.UNTRIAGED if thread.is_question else TriageState.SKIPPED
-            return _Placed(record, thread, source_id, thread.is_question, True, state)
+            return _Placed(record, thread, source_id, fit, True)
+        fit = role_in(record, author, ThreadFacts(thread.asker, thread.is_question, thread.answered))
         self._by_message[record.message_id] = thread
         thread.message_count += 1
         thread.last_at = _later(thread.last_at, record.sent_at)
         if thread.id is not None:
             self._dirty[thread.id] = thread
-        from_asker = author == thread.asker
-        if not from_asker:
+        if fit.answers:
             thread.answered = True
-            return _Placed(record, thread, source_id, False, False, TriageState.SKIPPED)
-        if not thread.is_question:
-            return _Placed(record, thread, source_id, False, True, TriageState.SKIPPED)
-        if thread.answered:
-            note = (
-                f"follow-up <{record.message_id}> from the asker came after the thread was answered; "
-                "no new draft"
-            )
-            return _Placed(record, thread, source_id, False, True, TriageState.SKIPPED, note)
-        return _Placed(record, thread, source_id, False, True, TriageState.UNTRIAGED)
+        return _Placed(record, thread, source_id, fit, author == thread.asker)
 
     def _insert_threads(self, session: Session, placed: Sequence[_Placed], now: datetime) -> None:
         """Insert the threads started in this batch and learn their ids."""
@@ -415,7 +373,9 @@ class Placer:
                 "original": p.record.original,
                 "raw": p.record.raw,
                 "origin": p.record.where,
-                "is_question": p.is_question,
+                "is_question": p.fit.role is Role.QUESTION,
+                "thread_key": p.record.thread_key,
+                "is_bot": p.record.is_bot,
                 "triage_state": p.state.value,
                 "claimed_by": None,
                 "claimed_at": None,

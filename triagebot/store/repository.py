@@ -27,7 +27,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from triagebot.core.models import Action, Channel, Detail, InboundMessage, Language, TipScore, TriageResult
 from triagebot.errors import StoreError
-from triagebot.ingest.records import MailRecord
 from triagebot.store import schema
 from triagebot.store.errors import NotFoundError, ReviewStateError
 from triagebot.store.placement import Placer, chunked, lock_threads
@@ -265,7 +264,7 @@ class Batch:
         self._session = session
         self.now = now
 
-    def place(self, placer: Placer, records: Sequence[MailRecord]) -> Placement:
+    def place(self, placer: Placer, records: Sequence[InboundMessage]) -> Placement:
         """Store the new records with their threads (see `triagebot.store.placement`)."""
         return placer.place(self._session, records, now=self.now)
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -79,7 +80,7 @@ class Base(DeclarativeBase):
 
 
 class SourceRow(Base):
-    """A mailing list or chat channel that messages come from."""
+    """A list or chat channel that messages come from (`kind` is the channel)."""
 
     __tablename__ = "sources"
     __table_args__ = (UniqueConstraint("kind", "location", name="uq_sources_kind_location"),)
@@ -135,6 +136,8 @@ class MessageRow(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     origin: Mapped[str] = mapped_column(Text)
     is_question: Mapped[bool] = mapped_column(Boolean)
+    thread_key: Mapped[str | None] = mapped_column(String(200))  # the channel's thread id, where it has one
+    is_bot: Mapped[bool] = mapped_column(Boolean, server_default=false())
     triage_state: Mapped[str] = mapped_column(String(12))
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
