@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tests.store.dump import dump
 from tests.store.factories import record
 from triagebot.app import Engine
-from triagebot.core.models import Channel, Detail, InboundMessage, Language, TriageResult
+from triagebot.core.models import Action, Channel, Detail, InboundMessage, Language, TriageResult
 from triagebot.errors import InputError
 from triagebot.ingest.archive import read_paths
 from triagebot.ingest.records import ReadProblem
@@ -186,3 +187,44 @@ def test_triage_ahead_keeps_a_bounded_number_of_results(engine: Engine) -> None:
     messages = [InboundMessage(Channel.EMAIL, "users", r.message_id, r.subject, r.text) for r in records]
     ahead.triage_batch(messages)
     assert counting.seen == ["q0@x"] and ahead.reused == 2  # the oldest was let go
+
+
+class NoticeAware:
+    """The real engine, except that a message starting with "[VOTE]" is judged not to be a question."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.model_version = engine.model_version
+
+    def triage(self, message: InboundMessage) -> TriageResult:
+        return self.triage_batch([message])[0]
+
+    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
+        results = self.engine.triage_batch(messages)
+        return [
+            replace(r, decision=replace(r.decision, action=Action.NOT_A_QUESTION, why="a vote"))
+            if m.subject.startswith("[VOTE]")
+            else r
+            for m, r in zip(messages, results, strict=True)
+        ]
+
+
+def test_not_a_question_is_recorded_without_a_draft(store: Store, engine: Engine) -> None:
+    summary = ingest(
+        [
+            record(
+                "vote@x",
+                "[VOTE] Release 4.20.0.0 RC1",
+                "Please vote on the release candidate. SELinux notes inside.",
+            ),
+            record("q@x", "SELinux blocks the agent", "SELinux is set to enforcing"),
+        ],
+        store,
+        NoticeAware(engine),
+    )
+    assert (summary.triaged, summary.drafted) == (2, 1)
+    vote = store.message("vote@x")
+    assert vote is not None and vote.triage_state is TriageState.TRIAGED
+    assert store.review_id_for("vote@x") is None
+    assert store.row_counts()["triage_results"] == 2
+    assert [e.subject for e in store.queue()] == ["SELinux blocks the agent"]

@@ -812,6 +812,9 @@ def _record_triage(
 ) -> Recorded:
     """Mark messages triaged, store their results, and create or update the thread's one review item.
 
+    A result whose action is `Action.NOT_A_QUESTION` is stored but creates no review item and leaves
+    an existing draft as it was, so such threads never appear in the queue.
+
     A message is only recorded if it is still untriaged (inline triage during ingest) or still held by
     `claim` (workers); a result for a message whose claim went stale and passed on is dropped.
     """
@@ -876,6 +879,8 @@ def _record_triage(
     drafted = updated = 0
     for pk, r in kept:
         tid, mid = marked[pk]
+        if r.decision.action is Action.NOT_A_QUESTION:
+            continue  # an announcement, vote or thanks: the result is kept, no draft is made or changed
         values = _draft_values(r, result_ids[pk], pk, now)
         draft = drafts.get(tid)
         if draft is None:
