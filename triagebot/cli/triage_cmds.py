@@ -305,13 +305,22 @@ def _guarded_parse(number: int, raw: bytes | None) -> InboundMessage | str:
         return _failed(number, exc)
 
 
+# Characters that str.splitlines() and some JSONL readers take for line breaks; JSON may escape them.
+_LINE_BREAKS = {ord(ch): f"\\u{ord(ch):04x}" for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    """One output line: JSON whose only line break is the one that ends it, whatever reader splits it."""
+    return json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKS)
+
+
 def _error_row(number: int, why: str) -> Row:
-    return json.dumps({"line": number, "error": why}, ensure_ascii=False), why, None
+    return _dumps({"line": number, "error": why}), why, None
 
 
 def _result_row(number: int, message: InboundMessage, result: TriageResult) -> Row:
     try:
-        return json.dumps({"line": number, **result_json(result)}, ensure_ascii=False), message, result
+        return _dumps({"line": number, **result_json(result)}), message, result
     except Exception as exc:
         return _error_row(number, _failed(number, exc))
 
