@@ -19,11 +19,15 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
+import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from triagebot.ingest.mime import MessageBuffer, parse_message
@@ -63,51 +67,107 @@ _IGNORED_SUFFIXES = frozenset(
 
 
 def read_paths(paths: Sequence[Path], *, fmt: str | None = None) -> Iterator[MailRecord | ReadProblem]:
-    """Stream every message of every path, detecting each format unless `fmt` forces one of FORMATS."""
+    """Stream every message of every path, detecting each format unless `fmt` forces one of FORMATS.
+
+    Only regular files are opened: FIFOs, devices and sockets are reported and skipped (opening a
+    FIFO would wait for a writer forever), and so are dangling symbolic links. A directory is read
+    once however many links lead to it, so no symbolic-link loop is followed.
+    """
     if fmt is not None and fmt not in FORMATS:
         for path in paths:
             yield ReadProblem(str(path), f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         return
+    seen: set[tuple[int, int]] = set()
     for path in paths:
-        yield from _read_path(Path(path), fmt, walking=False)
+        yield from _read_path(Path(path), fmt, walking=False, seen=seen)
 
 
 def detect_format(path: Path) -> str | None:
     """Name the format of a file or directory from its content (then its name); None if not mail."""
-    if path.is_dir():
+    kind, _ = _kind(path)
+    if kind == "dir":
         return "maildir" if _is_maildir(path) else None
+    if kind != "file":
+        return None
     found, _ = _sniff(path)
     return found
 
 
-def _read_path(path: Path, fmt: str | None, *, walking: bool) -> Iterator[Item]:
-    """Read one path as `fmt`, or as what it turns out to be; report what cannot be read."""
+def _special(mode: int) -> str:
+    """Name a kind of file that is not a regular file or a directory."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _kind(path: Path) -> tuple[str, str]:
+    """("dir" | "file" | "missing" | "skip", why): what `path` is, following symbolic links, unopened."""
     try:
-        is_dir = path.is_dir()
-        exists = is_dir or path.exists()
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return "skip", f"dangling symbolic link (points to {target}, which does not exist): skipped"
+        return "missing", "no such file or directory"
+    except OSError as exc:  # ELOOP for a link to itself, EACCES, ENAMETOOLONG
+        return "skip", f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return "dir", ""
+    if stat.S_ISREG(mode):
+        return "file", ""
+    return "skip", f"{_special(mode)}, not a regular file: skipped without opening it"
+
+
+def _first_visit(path: Path, seen: set[tuple[int, int]]) -> str | None:
+    """Mark a directory as read; the reason to skip it when it was read before (or cannot be told)."""
+    try:
+        info = os.stat(path)
     except OSError as exc:
-        yield ReadProblem(str(path), f"cannot read: {exc}")
-        return
-    if is_dir:
-        if fmt in (None, "maildir") and _is_maildir(path):
-            yield from _read_maildir(path)
+        return f"cannot read: {exc.strerror or exc}"
+    key = (info.st_dev, info.st_ino)
+    if key in seen:
+        return "directory already read (a symbolic link leads back to it): not read again"
+    seen.add(key)
+    return None
+
+
+def _read_path(path: Path, fmt: str | None, *, walking: bool, seen: set[tuple[int, int]]) -> Iterator[Item]:
+    """Read one path as `fmt`, or as what it turns out to be; report what cannot be read."""
+    kind, why = _kind(path)
+    if kind == "dir":
+        if (again := _first_visit(path, seen)) is not None:
+            yield ReadProblem(str(path), again)
+        elif fmt in (None, "maildir") and _is_maildir(path):
+            yield from _read_maildir(path, seen)
         elif fmt == "maildir" and not walking:
             yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
         else:
-            yield from _read_directory(path, fmt)
+            yield from _read_directory(path, fmt, seen)
         return
-    if not exists:
-        yield ReadProblem(str(path), "no such file or directory")
+    if kind != "file":
+        yield ReadProblem(str(path), why)
         return
     chosen, why = (fmt, "") if fmt is not None else _sniff(path)
     if chosen is None:
         if not (walking and _suffix(path) in _IGNORED_SUFFIXES):
             yield ReadProblem(str(path), why or "not a mail archive")
         return
+    if chosen == "maildir":
+        yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
+        return
     yield from _READERS[chosen](path)
 
 
-def _read_directory(path: Path, fmt: str | None) -> Iterator[Item]:
+def _read_directory(path: Path, fmt: str | None, seen: set[tuple[int, int]]) -> Iterator[Item]:
     """Walk a directory in name order; hidden entries are skipped."""
     try:
         entries = sorted(entry for entry in path.iterdir() if not entry.name.startswith("."))
@@ -115,22 +175,14 @@ def _read_directory(path: Path, fmt: str | None) -> Iterator[Item]:
         yield ReadProblem(str(path), f"cannot list directory: {exc}")
         return
     for entry in entries:
-        yield from _read_path(entry, fmt, walking=True)
+        yield from _read_path(entry, fmt, walking=True, seen=seen)
 
 
 def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def _read_maildir_path(path: Path) -> Iterator[Item]:
-    """Read `path` as a Maildir, or report that it is not one."""
-    if path.is_dir() and _is_maildir(path):
-        yield from _read_maildir(path)
-    else:
-        yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
-
-
-def _read_maildir(path: Path) -> Iterator[Item]:
+def _read_maildir(path: Path, seen: set[tuple[int, int]]) -> Iterator[Item]:
     """Read cur/ then new/ (tmp/ holds mail still being delivered), then Maildir++ subfolders."""
     for sub in ("cur", "new"):
         try:
@@ -139,8 +191,14 @@ def _read_maildir(path: Path) -> Iterator[Item]:
             yield ReadProblem(str(path / sub), f"cannot list directory: {exc}")
             continue
         for entry in files:
-            if entry.is_file():
+            kind, why = _kind(entry)
+            if kind == "file":
                 yield from _read_single(entry)
+            elif kind == "dir":
+                yield ReadProblem(str(entry), f"a directory inside the Maildir's {sub}/: skipped")
+            elif kind == "skip":
+                yield ReadProblem(str(entry), why)
+            # "missing": delivered or removed while we read; nothing to report
     try:
         folders = sorted(
             e for e in path.iterdir() if e.name.startswith(".") and e.is_dir() and _is_maildir(e)
@@ -149,16 +207,36 @@ def _read_maildir(path: Path) -> Iterator[Item]:
         yield ReadProblem(str(path), f"cannot list directory: {exc}")
         return
     for folder in folders:
-        yield from _read_maildir(folder)
+        if (again := _first_visit(folder, seen)) is not None:
+            yield ReadProblem(str(folder), again)
+        else:
+            yield from _read_maildir(folder, seen)
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    """Open a file for reading bytes, decompressing it when it starts with the gzip magic number."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(path, "rb")
-    return path.open("rb")
+@contextmanager
+def _open_binary(path: Path) -> Iterator[io.BufferedIOBase]:
+    """Open a regular file for reading bytes, decompressing it when it starts with the gzip magic number.
+
+    The file is opened without blocking and checked before anything is read, so a FIFO or device that
+    appeared in its place since the walk looked at it fails at once instead of waiting forever.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_special(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            yield raw
 
 
 def _read_single(path: Path) -> Iterator[Item]:
@@ -236,7 +314,6 @@ _READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "pipermail": _read_pipermail,
     "ponymail": _read_ponymail,
     "eml": _read_single,
-    "maildir": _read_maildir_path,
 }
 
 
