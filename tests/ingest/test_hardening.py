@@ -137,3 +137,94 @@ def test_maildir_subfolder_link_loop_is_not_followed(tmp_path: Path) -> None:
     records, problems = read_all(tmp_path / "Maildir")
     assert [r.message_id for r in records] == ["m1@example.org"]
     assert len(problems) == 1 and "already read" in problems[0].why
+
+
+def _mbox_bytes(*messages: bytes) -> bytes:
+    return b"".join(messages)
+
+
+def _raw(number: int, body: str) -> bytes:
+    return (
+        f"From: User {number} <user{number}@example.org>\nSubject: Question {number}\n"
+        f"Message-ID: <m{number}@example.org>\nDate: Mon, 01 Jan 2023 00:0{number}:00 +0000\n\n{body}\n\n"
+    ).encode()
+
+
+SEPARATOR = b"From user1@example.org Mon Jan  1 00:00:00 2023\n"
+
+
+def test_cut_off_from_line_running_into_the_next_is_split_and_reported(tmp_path: Path) -> None:
+    # Issue 11, item 7: this folded message 3 into message 1's body, exit 0, nothing reported.
+    damaged = b"From x@examFrom user1@example.org Mon Jan  1 00:00:00 2023\n"
+    (tmp_path / "a.mbox").write_bytes(
+        SEPARATOR + _raw(1, "first") + damaged + _raw(3, "third") + SEPARATOR + _raw(4, "fourth")
+    )
+    records, problems = read_all(tmp_path / "a.mbox")
+    assert [r.message_id for r in records] == ["m1@example.org", "m3@example.org", "m4@example.org"]
+    assert [r.text for r in records] == ["first", "third", "fourth"]
+    assert len(problems) == 1
+    assert problems[0].where == f"{tmp_path / 'a.mbox'}, line 9"
+    assert "'From x@exam'" in problems[0].why and "message #2 starts after it" in problems[0].why
+
+
+def test_body_without_final_line_break_running_into_a_separator_keeps_both(tmp_path: Path) -> None:
+    first = _raw(1, "first").rstrip(b"\n")  # the last body line lost its line break
+    (tmp_path / "a.mbox").write_bytes(SEPARATOR + first + SEPARATOR + _raw(2, "second"))
+    records, problems = read_all(tmp_path / "a.mbox")
+    assert [(r.message_id, r.text) for r in records] == [
+        ("m1@example.org", "first"),
+        ("m2@example.org", "second"),
+    ]
+    assert len(problems) == 1 and "split there" in problems[0].why
+
+
+def test_quoted_separator_in_a_body_is_not_split(tmp_path: Path) -> None:
+    body = "the archive showed:\n> From user1@example.org Mon Jan  1 00:00:00 2023\nand nothing else"
+    (tmp_path / "a.mbox").write_bytes(SEPARATOR + _raw(1, body) + SEPARATOR + _raw(2, "second"))
+    records, problems = read_all(tmp_path / "a.mbox")
+    assert [r.message_id for r in records] == ["m1@example.org", "m2@example.org"]
+    assert "and nothing else" in records[0].original and problems == []
+
+
+def test_cut_off_from_line_that_cannot_be_split_is_reported(tmp_path: Path) -> None:
+    # The separator of message 2 lost its date: it cannot be told from text, so say exactly that.
+    (tmp_path / "a.mbox").write_bytes(SEPARATOR + _raw(1, "first") + b"From x@exam\n" + _raw(2, "second"))
+    records, problems = read_all(tmp_path / "a.mbox")
+    assert [r.message_id for r in records] == ["m1@example.org"]
+    assert "Question 2" in records[0].original  # kept, not lost
+    assert len(problems) == 1 and problems[0].where.endswith(", line 9")
+    assert "'From x@exam'" in problems[0].why and "not split" in problems[0].why
+
+
+def test_four_megabyte_subject_is_cut_and_reported(tmp_path: Path) -> None:
+    subject = "SELinux " * (4 * 1024 * 1024 // 8)
+    raw = f"From: a@example.org\nMessage-ID: <big@example.org>\nSubject: {subject}\n\nSELinux is set to enforcing\n"
+    (tmp_path / "big.eml").write_bytes(raw.encode())
+    records, problems = read_all(tmp_path / "big.eml")
+    assert [r.message_id for r in records] == ["big@example.org"]
+    assert records[0].text == "SELinux is set to enforcing"
+    assert 60_000 < len(records[0].subject) <= 64 * 1024
+    assert len(problems) == 1 and problems[0].where == str(tmp_path / "big.eml")
+    assert "stored, but cut" in problems[0].why and "header Subject of 4,194,3" in problems[0].why
+
+
+def test_forty_megabyte_line_is_cut_and_reported(tmp_path: Path) -> None:
+    line = b"x" * (40 * 1024 * 1024)
+    raw = _raw(1, "SELinux is set to enforcing").rstrip(b"\n") + b"\n" + line + b"\nlast line\n"
+    (tmp_path / "a.mbox").write_bytes(SEPARATOR + raw + SEPARATOR + _raw(2, "second"))
+    records, problems = read_all(tmp_path / "a.mbox")
+    assert [r.message_id for r in records] == ["m1@example.org", "m2@example.org"]
+    assert records[0].original.endswith("last line")
+    assert len(records[0].raw) < 2 * 1024 * 1024
+    assert len(problems) == 1 and problems[0].where.endswith("a.mbox#1")
+    assert "1 body line(s) over the line limit lost 40,8" in problems[0].why
+
+
+def test_many_header_lines_are_bounded(tmp_path: Path) -> None:
+    received = "".join(f"Received: from host{i}.example.org by mx.example.org\n" for i in range(40_000))
+    raw = f"From: a@example.org\nMessage-ID: <hops@example.org>\n{received}Subject: hops\n\nbody\n"
+    (tmp_path / "hops.eml").write_bytes(raw.encode())
+    records, problems = read_all(tmp_path / "hops.eml")
+    assert records[0].message_id == "hops@example.org" and records[0].text == "body"
+    assert len(records[0].raw) <= 600 * 1024
+    assert "header lines past 524,288 bytes were left out" in problems[0].why

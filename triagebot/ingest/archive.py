@@ -54,6 +54,10 @@ _MBOX_SEPARATOR = re.compile(
     re.IGNORECASE,
 )
 _MBOXRD_ESCAPED = re.compile(rb"^>(>*From )")
+# "From " and one address-like word, then nothing a separator would have: a From_ line cut short.
+_CUT_SEPARATOR = re.compile(rb"^From [^\s@]*@\S*\s*$")
+LINE_LIMIT = 1024 * 1024  # bytes of one line that are kept; the rest of a longer line is left out
+PONYMAIL_LIMIT = 64 * 1024 * 1024  # a Pony Mail JSON file is loaded whole, so its size is bounded
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096
@@ -239,25 +243,54 @@ def _open_binary(path: Path) -> Iterator[io.BufferedIOBase]:
             yield raw
 
 
+def _lines(stream: io.BufferedIOBase) -> Iterator[tuple[bytes, int]]:
+    """Each line with its ending, and how many bytes were cut off it: never more than LINE_LIMIT held.
+
+    A 40 MB line with no line break (a pasted log, a broken mailer) is read in pieces; only its first
+    LINE_LIMIT bytes are kept and the rest is counted, so one line never costs its size in memory.
+    """
+    while line := stream.readline(LINE_LIMIT):
+        if len(line) < LINE_LIMIT or line.endswith(b"\n"):
+            yield line, 0
+            continue
+        dropped = 0
+        while rest := stream.readline(LINE_LIMIT):
+            dropped += len(rest)
+            if rest.endswith(b"\n"):
+                break
+        yield line + b"\n", dropped
+
+
+def _with_cuts(record: Item, buffer: MessageBuffer) -> Iterator[Item]:
+    """Yield a parsed message, then a report of what the limits cut from it (the message is stored)."""
+    yield record
+    cuts = buffer.cuts
+    if cuts and isinstance(record, MailRecord):
+        yield ReadProblem(record.where, f"stored, but cut to fit the limits: {'; '.join(cuts)}")
+
+
 def _read_single(path: Path) -> Iterator[Item]:
     """Read a file holding one message (.eml, a Maildir entry)."""
-    slimmer = MessageBuffer()
+    buffer = MessageBuffer()
     try:
         with _open_binary(path) as stream:
-            for line in stream:
-                slimmer.feed(line)
+            for line, dropped in _lines(stream):
+                buffer.feed(line, dropped)
     except _DAMAGE as exc:
         yield ReadProblem(str(path), f"cannot read: {exc}")
         return
-    yield parse_message(slimmer.getvalue(), str(path))
+    yield from _with_cuts(parse_message(buffer.getvalue(), str(path)), buffer)
 
 
 def _read_ponymail(path: Path) -> Iterator[Item]:
     try:
         with _open_binary(path) as stream:
-            data = stream.read()
+            data = stream.read(PONYMAIL_LIMIT + 1)
     except _DAMAGE as exc:
         yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    if len(data) > PONYMAIL_LIMIT:
+        yield ReadProblem(str(path), f"Pony Mail JSON larger than {PONYMAIL_LIMIT:,} bytes: not read")
         return
     yield from read_ponymail_json(data, str(path))
 
@@ -270,43 +303,104 @@ def _read_pipermail(path: Path) -> Iterator[Item]:
     return _read_stream(path, _PIPERMAIL_SEPARATOR.match, unescape=False)
 
 
+def _embedded_separator(line: bytes, separator: Callable[[bytes], object]) -> int:
+    """Where a whole separator starts inside `line`, past its first byte; -1 if none does.
+
+    A From_ line cut short runs into the next one (``From x@examFrom user1@example.org Mon Jan  1
+    00:00:00 2023``), and a last body line without its line break runs into the separator after it.
+    """
+    at = line.rfind(b"From ", 1)
+    while at > 0:
+        if separator(line[at:]):
+            return at
+        at = line.rfind(b"From ", 1, at)
+    return -1
+
+
 def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: bool) -> Iterator[Item]:
     """Split a file of concatenated messages on separator lines, holding one message at a time.
 
     mbox writers escape body lines starting with "From " as ">From " (and mboxrd adds one more
-    ">" per level); one ">" is taken off again so the text reads as written.
+    ">" per level); one ">" is taken off again so the text reads as written. A separator found
+    inside a damaged line starts a new message when a header line follows it (and is reported);
+    a line that looks like a cut-off separator but cannot be split on is reported where it is.
     """
     base = str(path)
     number = 0
     current: MessageBuffer | None = None
     skipped = 0
+    held: tuple[bytes, int, int, int] | None = None  # (line, bytes cut, separator offset, line number)
+    suspect: tuple[bytes, int] | None = None  # (a "From addr" line that is no separator, line number)
+
+    def feed(buffer: MessageBuffer, line: bytes, dropped: int) -> None:
+        if unescape and line.startswith(b">"):
+            line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
+        buffer.feed(line, dropped)
+
+    def finish(buffer: MessageBuffer) -> Iterator[Item]:
+        nonlocal number
+        number += 1
+        yield from _with_cuts(parse_message(buffer.getvalue(), f"{base}#{number}"), buffer)
+
     try:
         with _open_binary(path) as stream:
-            for line in stream:
+            for line_number, (line, dropped) in enumerate(_lines(stream), 1):
+                if held is not None and current is not None:
+                    damaged, damaged_cut, at, damaged_number = held
+                    held = None
+                    if _HEADER_LINE.match(line):
+                        if not damaged.startswith(b"From "):
+                            feed(current, damaged[:at] + b"\n", 0)  # body text that ran into it
+                        yield from finish(current)
+                        current = MessageBuffer()
+                        yield ReadProblem(
+                            f"{base}, line {damaged_number}",
+                            f"damaged separator line {_show(damaged[:at])} ran into the next one: "
+                            f"split there, message #{number + 1} starts after it",
+                        )
+                    else:
+                        feed(current, damaged, damaged_cut)
+                if suspect is not None:
+                    if _HEADER_LINE.match(line):
+                        yield ReadProblem(
+                            f"{base}, line {suspect[1]}",
+                            f"line {_show(suspect[0])} looks like a cut-off separator but is not one: "
+                            f"not split there; what follows was kept as text of message #{number + 1}",
+                        )
+                    suspect = None
                 if line.startswith(b"From ") and separator(line):
                     if current is not None:
-                        number += 1
-                        yield parse_message(current.getvalue(), f"{base}#{number}")
+                        yield from finish(current)
                     current = MessageBuffer()
                     continue
                 if current is None:
                     skipped += len(line.strip())
                     continue
-                if unescape and line.startswith(b">"):
-                    line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
-                current.feed(line)
+                if b"From " in line and (at := _embedded_separator(line, separator)) > 0:
+                    held = (line, dropped, at, line_number)
+                    continue
+                if line.startswith(b"From ") and _CUT_SEPARATOR.match(line):
+                    suspect = (line, line_number)
+                feed(current, line, dropped)
+            if held is not None and current is not None:
+                feed(current, held[0], held[1])
     except _DAMAGE as exc:
         place = f"after message #{number}" if number else "before the first complete message"
         lost = f"; message #{number + 1}, being read there, was dropped" if current is not None else ""
         yield ReadProblem(base, f"file is damaged {place} ({exc}){lost}")
         return
     if current is not None:
-        number += 1
-        yield parse_message(current.getvalue(), f"{base}#{number}")
+        yield from finish(current)
     if number == 0 and skipped:
         yield ReadProblem(base, "no message separator line found: not an mbox or pipermail file")
     elif skipped:
         yield ReadProblem(base, f"{skipped} bytes before the first message separator were skipped")
+
+
+def _show(line: bytes) -> str:
+    """A damaged line for a report: decoded, trimmed, quoted."""
+    text = line.decode("utf-8", errors="replace").strip()
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 _READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
