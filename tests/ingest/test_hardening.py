@@ -6,6 +6,7 @@ message still comes out and every unreadable thing is reported with its place an
 
 from __future__ import annotations
 
+import json
 import mailbox
 import os
 import socket
@@ -228,3 +229,54 @@ def test_many_header_lines_are_bounded(tmp_path: Path) -> None:
     assert records[0].message_id == "hops@example.org" and records[0].text == "body"
     assert len(records[0].raw) <= 600 * 1024
     assert "header lines past 524,288 bytes were left out" in problems[0].why
+
+
+GOOD_ENTRY = {
+    "mid": "p1",
+    "message-id": "<p1@example.org>",
+    "subject": "SELinux",
+    "body": "SELinux is set to enforcing",
+}
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ({"mid": "p2"}, "no body and no source, and no subject"),  # issue 11, item 8
+        ({"subject": 5, "body": None}, "body is null, not a string"),  # issue 11, item 8
+        ({"subject": 5, "body": "text"}, "subject is a number, not a string"),
+        ({"subject": "s", "body": "b", "from": ["a"]}, "from is a list, not a string"),
+        ({"subject": "s", "body": "b", "epoch": "yesterday"}, "epoch is a string, not a number"),
+        ({"subject": "s", "body": "b", "epoch": True}, "epoch is a boolean, not a number"),
+        ({"subject": "s", "body": "b", "references": 7}, "references is a number"),
+        ({"source": {"raw": "x"}}, "source is an object, not a string"),
+        ({"subject": "", "body": "  "}, "empty: no subject, body or source"),
+        ({"subject": "only a subject"}, "no body and no source"),
+    ],
+)
+def test_bad_ponymail_entry_is_reported_and_the_rest_goes_in(
+    tmp_path: Path, entry: dict[str, object], why: str
+) -> None:
+    second = {**GOOD_ENTRY, "mid": "p3", "message-id": "<p3@example.org>"}
+    (tmp_path / "pony.json").write_text(json.dumps({"emails": [GOOD_ENTRY, entry, second]}), encoding="utf-8")
+    records, problems = read_all(tmp_path / "pony.json")
+    assert [r.message_id for r in records] == ["p1@example.org", "p3@example.org"]
+    assert len(problems) == 1
+    assert problems[0].where == f"{tmp_path / 'pony.json'}#2"
+    assert why in problems[0].why and problems[0].why.startswith("bad Pony Mail entry")
+
+
+def test_ponymail_search_entry_without_body_is_still_kept(tmp_path: Path) -> None:
+    entry = {"subject": "SSVM stuck", "message-id": "<s1@example.org>", "epoch": 1709700000}
+    (tmp_path / "pony.json").write_text(json.dumps({"emails": [entry]}), encoding="utf-8")
+    records, problems = read_all(tmp_path / "pony.json")
+    assert [(r.message_id, r.subject, r.text) for r in records] == [("s1@example.org", "SSVM stuck", "")]
+    assert problems == []
+
+
+def test_ponymail_huge_subject_is_cut_and_reported(tmp_path: Path) -> None:
+    entry = {**GOOD_ENTRY, "subject": "x" * 3_000_000}
+    (tmp_path / "pony.json").write_text(json.dumps([entry]), encoding="utf-8")
+    records, problems = read_all(tmp_path / "pony.json")
+    assert len(records[0].subject) == 64 * 1024
+    assert len(problems) == 1 and "subject of 3,000,000 characters was cut" in problems[0].why
