@@ -8,7 +8,11 @@ directories holding any of these. Nothing here raises for a bad file or message:
 Memory stays flat however large the archive is. mbox and pipermail files are read line by line
 (through `gzip.open` when compressed); `mailbox.mbox` is not used because it indexes the whole
 file first. Only the message being read is held, and once it grows large a `MimeSlimmer` leaves
-out big attachments while the lines stream past.
+out big attachments while the lines stream past. No line is held beyond `LINE_LIMIT` bytes and no
+header beyond the limits in `mime.py`, however the file is shaped; what is cut is reported.
+
+Only regular files are opened (a FIFO would block forever), and each directory is read once, so
+symbolic-link loops end.
 
 Example::
 
