@@ -123,13 +123,94 @@ def test_jsonl_keeps_order_and_reports_bad_lines(run, tmp_path: Path) -> None:  
     done = run("triage", "--jsonl", "in.jsonl")
     assert done.returncode == 3
     out = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    assert len(out) == 5
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5]
     assert out[0]["tips"][0]["id"] == "nfs-storage"
     assert out[1]["error"].startswith("line 2: not valid JSON")
     assert out[2]["error"].startswith("line 3:")
     assert out[3]["error"] == "line 4: empty question"
     assert out[4]["tips"][0]["id"] == "selinux"
     assert "Traceback" not in done.stderr.decode()
+
+
+GOOD = json.dumps({"subject": "SELinux", "body": "SELinux is set to enforcing"})
+
+# Issue 11, items 1, 2 and 9: each of these once ended the batch, lost output, or gave no line.
+UNUSABLE = [
+    ("[" * 5000, "nested more than"),
+    ("{" * 3000 + "}" * 3000, "nested more than"),
+    ('{"a": ' * 2000 + "1" + "}" * 2000, "nested more than"),
+    ("", "blank line"),
+    ("   \t", "blank line"),
+    ('{"mid": "p2"}', "no body"),
+    ('{"subject": 5, "body": null}', "must be strings"),
+    ('{"subject": "x", "body": ["a"]}', "must be strings"),
+    ("42", "expected a JSON object"),
+    ('"just a string"', "expected a JSON object"),
+]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_jsonl_unusable_lines_get_their_own_error_and_the_rest_goes_on(
+    run, tmp_path: Path, workers: str
+) -> None:  # type: ignore[no-untyped-def]
+    lines = []
+    for bad, _ in UNUSABLE:
+        lines.extend([GOOD, bad])
+    lines.append(GOOD)
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = run("triage", "--jsonl", "in.jsonl", "--workers", workers)
+    stderr = done.stderr.decode()
+    assert done.returncode == 3, stderr
+    assert "Traceback" not in stderr
+    out = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [o["line"] for o in out] == list(range(1, len(lines) + 1))
+    for index, (_, message) in enumerate(UNUSABLE):
+        assert out[2 * index]["tips"][0]["id"] == "selinux"
+        bad = out[2 * index + 1]
+        assert message in bad["error"], bad
+        assert bad["error"].startswith(f"line {2 * index + 2}:")
+    assert out[-1]["tips"][0]["id"] == "selinux"
+    assert f"{len(UNUSABLE)} line(s) could not be triaged" in stderr
+
+
+def test_jsonl_lone_surrogates_are_replaced_not_a_crash(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Issue 11, item 2: a surrogate that reached evidence crashed the writer after 256 lines.
+    line = '{"subject": "SELinux \\udc80", "body": "\\ud800SELinux\\udfff is set to enforcing \\ud83d"}'
+    (tmp_path / "in.jsonl").write_text((line + "\n") * 600, encoding="utf-8")
+    done = run("triage", "--jsonl", "in.jsonl", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode("utf-8")  # strict: the output is valid UTF-8
+    rows = [json.loads(row) for row in out.splitlines()]
+    assert len(rows) == 600 and rows[599]["line"] == 600
+    assert all(row["tips"][0]["id"] == "selinux" for row in rows)
+    assert not any("\ud800" <= ch <= "\udfff" for ch in out)
+
+
+def test_jsonl_overlong_line_is_an_error_without_losing_its_neighbours(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    huge = json.dumps({"subject": "x", "body": "a" * (10 * 1024 * 1024 + 10)})
+    (tmp_path / "in.jsonl").write_text("\n".join([GOOD, huge, GOOD]) + "\n", encoding="utf-8")
+    done = run("triage", "--jsonl", "in.jsonl", "--workers", "1")
+    assert done.returncode == 3, done.stderr
+    out = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3]
+    assert "longer than" in out[1]["error"]
+    assert out[2]["tips"][0]["id"] == "selinux"
+
+
+def test_jsonl_defuses_mentions_and_html_in_evidence(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Issue 11, item 9: evidence quoted the asker's @channel and <script> as they were.
+    body = "@channel <script>alert(1)</script><img src=x> setenforce SELinux is set to enforcing <!here>"
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps({"subject": "@here", "body": body}) + "\n", encoding="utf-8"
+    )
+    done = run("triage", "--jsonl", "in.jsonl", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    evidence = [item for tip in row["tips"] for item in tip["evidence"]]
+    assert any(item.startswith("phrase: ") for item in evidence)
+    for text in [*evidence, row["reply"]]:
+        for raw in ("@channel", "@here", "<!here>", "<script", "<img"):
+            assert raw not in text
 
 
 def test_jsonl_from_stdin(run) -> None:  # type: ignore[no-untyped-def]
@@ -163,13 +244,29 @@ def test_binary_garbage_is_refused(run, tmp_path: Path) -> None:  # type: ignore
     assert "binary" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
 
 
-def test_shift_jis_file_is_read_with_a_warning(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "q.txt").write_bytes(
-        "SELinux is set to enforcing と表示されます。どうすればよいですか".encode("cp932")
-    )
+JAPANESE_QUESTION = "SELinux is set to enforcing と表示されます。どうすればよいですか"
+
+
+@pytest.mark.parametrize(
+    ("codec", "named"),
+    [("cp932", "cp932"), ("shift_jis", "cp932"), ("euc_jp", "euc_jis_2004"), ("iso2022_jp", "iso-2022-jp")],
+)
+def test_japanese_files_are_read_as_ingest_reads_them(run, tmp_path: Path, codec: str, named: str) -> None:  # type: ignore[no-untyped-def]
+    # Issue 7: the CLI's own decoder read ISO-2022-JP as raw escapes, detected English, replied in English.
+    (tmp_path / "q.txt").write_bytes(JAPANESE_QUESTION.encode(codec))
     done = run("triage", "--json", "-f", "q.txt")
     assert done.returncode == 0, done.stderr
-    assert "read as cp932" in done.stderr.decode()
+    assert f"read as {named}" in done.stderr.decode()
+    result = json.loads(done.stdout)
+    assert result["language"] == "ja"
+    assert result["tips"][0]["id"] == "selinux"
+    assert "\x1b" not in result["reply"] and "$B" not in json.dumps(result["tips"])
+    assert any("\u3040" <= ch <= "\u30ff" for ch in result["reply"])  # the reply is in Japanese
+
+
+def test_iso2022jp_on_stdin_is_read_too(run) -> None:  # type: ignore[no-untyped-def]
+    done = run("triage", "--json", stdin=JAPANESE_QUESTION.encode("iso2022_jp"))
+    assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["language"] == "ja"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 import unicodedata
@@ -18,34 +19,45 @@ from triagebot.cli import EXIT_USAGE, CliContext, cli, fail
 from triagebot.core.models import Channel, InboundMessage, TriageResult
 from triagebot.core.text import clean_body
 from triagebot.errors import InputError, TriagebotError
+from triagebot.ingest.charsets import decode_unlabelled
 
 EXIT_PARTIAL = 3
-MAX_INPUT = 10 * 1024 * 1024
-BATCH = 256
-_FALLBACK_ENCODINGS = ("utf-8", "cp932", "euc_jis_2004")
+MAX_INPUT = 10 * 1024 * 1024  # bytes in one question (a file, stdin, or one --jsonl line)
+MAX_DEPTH = 64  # nesting of arrays and objects a --jsonl line may have; json.loads recurses per level
+BATCH = 256  # --jsonl lines triaged together
+BATCH_BYTES = 4 * 1024 * 1024  # ... unless they add up to more bytes than this first
+_SKIP_PIECE = 1024 * 1024  # the rest of an overlong line is read and dropped in pieces of this size
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON string (escapes included) and the brackets that nest; used to measure depth before parsing.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def decode_input(data: bytes, where: str) -> tuple[str, str | None]:
-    """Bytes from a file or stdin → text, and a warning when it was not UTF-8.
+    """Bytes from a file or stdin → text, and a warning when it was not plain UTF-8.
 
-    Japanese users paste Shift_JIS and EUC-JP files, so those are tried before giving up; binary data
-    is refused.
+    The charset is guessed as ingest guesses it for unlabelled mail (`decode_unlabelled`), so an
+    ISO-2022-JP, Shift_JIS or EUC-JP file reads as the Japanese it is; binary data is refused.
     """
     if len(data) > MAX_INPUT:
         raise InputError(f"{where}: {len(data):,} bytes is more than the {MAX_INPUT:,} a question may have")
     if b"\0" in data[:65536]:
         raise InputError(f"{where}: looks like binary data, not a question")
-    for encoding in _FALLBACK_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        warning = None if encoding == "utf-8" else f"{where}: not UTF-8; read as {encoding}"
-        return text, warning
-    text = data.decode("utf-8", errors="replace")
-    if text.count("\ufffd") > max(16, len(text) // 20):
-        raise InputError(f"{where}: not text in any encoding we know (UTF-8, Shift_JIS, EUC-JP)")
-    return text, f"{where}: invalid UTF-8; undecodable bytes were replaced"
+    decoded = decode_unlabelled(data)
+    text = decoded.text
+    if decoded.replaced:
+        if text.count("\ufffd") > max(16, len(text) // 20):
+            raise InputError(
+                f"{where}: not text in any encoding we know (UTF-8, ISO-2022-JP, Shift_JIS, EUC-JP)"
+            )
+        return text, f"{where}: not valid {decoded.charset}; undecodable bytes were replaced"
+    warning = None if decoded.charset == "utf-8" else f"{where}: not UTF-8; read as {decoded.charset}"
+    return text, warning
+
+
+def scrub(text: str) -> str:
+    """Replace lone surrogates (from JSON escapes or undecodable argv bytes) so output can be encoded."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _message(subject: str, body: str, channel: Channel, source: str = "cli") -> InboundMessage:
@@ -199,7 +211,7 @@ def _read_question(text: str | None, file: Path | None) -> tuple[str, str | None
     if text is not None and file is not None:
         raise InputError("give the question as TEXT or with -f FILE, not both")
     if text is not None:
-        return text, None
+        return scrub(text), None
     if file is not None:
         try:
             return decode_input(file.read_bytes(), str(file))
@@ -210,61 +222,169 @@ def _read_question(text: str | None, file: Path | None) -> tuple[str, str | None
     return decode_input(sys.stdin.buffer.read(MAX_INPUT + 1), "stdin")
 
 
-def _parse_line(number: int, raw: bytes) -> InboundMessage | str:
-    """One JSONL input line → a message, or the error text for its output line."""
+def _nesting(text: str) -> int:
+    """How deeply arrays and objects nest in a JSON text, counted without parsing it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot nest deeper than the brackets it has
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _parse_line(number: int, raw: bytes | None) -> InboundMessage | str:
+    """One JSONL input line → a message, or the error text for its output line (None: too long)."""
+    if raw is None:
+        return f"line {number}: longer than {MAX_INPUT:,} bytes"
+    if not raw.strip():
+        return f"line {number}: blank line"
     try:
-        item = json.loads(raw.decode("utf-8"))
+        line = raw.decode("utf-8").lstrip("\ufeff")
     except UnicodeDecodeError:
         return f"line {number}: not valid UTF-8"
+    if _nesting(line) > MAX_DEPTH:
+        return f"line {number}: JSON nested more than {MAX_DEPTH} levels deep"
+    try:
+        item = json.loads(line)
     except json.JSONDecodeError as exc:
         return f"line {number}: not valid JSON ({exc.msg})"
+    except RecursionError:
+        return f"line {number}: JSON nested too deeply"
     if not isinstance(item, dict):
         return f"line {number}: expected a JSON object with subject and body"
-    subject, body = item.get("subject", ""), item.get("body", "")
+    if "body" not in item:
+        return f'line {number}: no body (expected {{"subject": ..., "body": ...}})'
+    subject, body = item.get("subject", ""), item["body"]
     if not isinstance(subject, str) or not isinstance(body, str):
         return f"line {number}: subject and body must be strings"
     if not subject.strip() and not body.strip():
         return f"line {number}: empty question"
-    return _message(subject, body, Channel.EMAIL, "jsonl")
+    return _message(scrub(subject), scrub(body), Channel.EMAIL, "jsonl")
 
 
-def _chunks(stream: IO[bytes]) -> Iterator[list[tuple[int, bytes]]]:
-    """Numbered non-empty lines, BATCH at a time."""
-    chunk: list[tuple[int, bytes]] = []
-    for number, raw in enumerate(stream, 1):
-        if raw.strip():
-            chunk.append((number, raw))
-            if len(chunk) >= BATCH:
-                yield chunk
-                chunk = []
+def _numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """Every line with its number, blank ones too; a line over MAX_INPUT bytes comes as None, unheld."""
+    number = 0
+    while raw := stream.readline(MAX_INPUT + 1):
+        number += 1
+        if len(raw) > MAX_INPUT and not raw.endswith(b"\n"):
+            del raw
+            while (rest := stream.readline(_SKIP_PIECE)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+        else:
+            yield number, raw
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[list[tuple[int, bytes | None]]]:
+    """Numbered lines, BATCH at a time (fewer when they are long)."""
+    chunk: list[tuple[int, bytes | None]] = []
+    size = 0
+    for number, raw in _numbered_lines(stream):
+        chunk.append((number, raw))
+        size += len(raw) if raw is not None else 0
+        if len(chunk) >= BATCH or size >= BATCH_BYTES:
+            yield chunk
+            chunk, size = [], 0
     if chunk:
         yield chunk
 
 
-def triage_lines(
-    engine: Any, channel: Channel, chunk: list[tuple[int, bytes]]
-) -> list[tuple[str, InboundMessage | str, TriageResult | None]]:
-    """Parse and triage one chunk of JSONL lines, keeping their order."""
-    items = [_parse_line(number, raw) for number, raw in chunk]
-    messages = [item for item in items if isinstance(item, InboundMessage)]
-    results = iter(engine.triage_batch(messages, channel))
-    out: list[tuple[str, InboundMessage | str, TriageResult | None]] = []
-    for item in items:
-        if isinstance(item, InboundMessage):
-            result = next(results)
-            out.append((json.dumps(result_json(result), ensure_ascii=False), item, result))
-        else:
-            out.append((json.dumps({"error": item}, ensure_ascii=False), item, None))
+Row = tuple[str, InboundMessage | str, TriageResult | None]
+
+
+def _failed(number: int, exc: BaseException) -> str:
+    return f"line {number}: could not be triaged ({type(exc).__name__}: {scrub(str(exc))[:200]})"
+
+
+def _guarded_parse(number: int, raw: bytes | None) -> InboundMessage | str:
+    try:
+        return _parse_line(number, raw)
+    except Exception as exc:  # the outer guard: no line may end the batch
+        return _failed(number, exc)
+
+
+# Characters that str.splitlines() and some JSONL readers take for line breaks; JSON may escape them.
+_LINE_BREAKS = {ord(ch): f"\\u{ord(ch):04x}" for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    """One output line: JSON whose only line break is the one that ends it, whatever reader splits it."""
+    return json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKS)
+
+
+def _error_row(number: int, why: str) -> Row:
+    return _dumps({"line": number, "error": why}), why, None
+
+
+def _result_row(number: int, message: InboundMessage, result: TriageResult) -> Row:
+    try:
+        return _dumps({"line": number, **result_json(result)}), message, result
+    except Exception as exc:
+        return _error_row(number, _failed(number, exc))
+
+
+def _triage_each(
+    engine: Any, channel: Channel, numbered: list[tuple[int, InboundMessage]]
+) -> list[TriageResult | str]:
+    """Triage a batch; if the batch fails, triage its messages one by one so only the bad one fails."""
+    messages = [message for _, message in numbered]
+    try:
+        results: list[TriageResult | str] = list(engine.triage_batch(messages, channel))
+        if len(results) == len(messages):
+            return results
+    except Exception:
+        pass
+    out: list[TriageResult | str] = []
+    for number, message in numbered:
+        try:
+            out.append(engine.triage(message, channel))
+        except Exception as exc:
+            out.append(_failed(number, exc))
     return out
+
+
+def triage_lines(engine: Any, channel: Channel, chunk: list[tuple[int, bytes | None]]) -> list[Row]:
+    """Parse and triage one chunk of JSONL lines: one row (output line, item, result) per input line.
+
+    Any failure, in parsing, triage or output, becomes the error object of its own line.
+    """
+    items = [(number, _guarded_parse(number, raw)) for number, raw in chunk]
+    numbered = [(number, item) for number, item in items if isinstance(item, InboundMessage)]
+    results = iter(_triage_each(engine, channel, numbered))
+    rows: list[Row] = []
+    for number, item in items:
+        if isinstance(item, str):
+            rows.append(_error_row(number, item))
+            continue
+        result = next(results)
+        if isinstance(result, str):
+            rows.append(_error_row(number, result))
+        else:
+            rows.append(_result_row(number, item, result))
+    return rows
+
+
+def _guarded_triage_lines(engine: Any, channel: Channel, chunk: list[tuple[int, bytes | None]]) -> list[Row]:
+    try:
+        return triage_lines(engine, channel, chunk)
+    except Exception as exc:
+        return [_error_row(number, _failed(number, exc)) for number, _ in chunk]
 
 
 # The engine a forked worker uses: set in the parent right before the pool forks, read by the children.
 _FORKED: dict[str, Any] = {}
 
 
-def _triage_in_worker(chunk: list[tuple[int, bytes]]) -> tuple[list[str], int]:
-    rows = triage_lines(_FORKED["engine"], _FORKED["channel"], chunk)
+def _triage_in_worker(chunk: list[tuple[int, bytes | None]]) -> tuple[list[str], int]:
+    rows = _guarded_triage_lines(_FORKED["engine"], _FORKED["channel"], chunk)
     return [line for line, _, _ in rows], sum(result is None for _, _, result in rows)
+
+
+def _write(out: IO[bytes], lines: list[str]) -> None:
+    """Write output lines as UTF-8; anything unencodable that got this far becomes "?" (never a crash)."""
+    out.write(("\n".join(lines) + "\n").encode("utf-8", errors="replace"))
 
 
 def _triage_jsonl(ctx: CliContext, name: str, channel: Channel, table: bool = False, workers: int = 1) -> int:
@@ -276,30 +396,37 @@ def _triage_jsonl(ctx: CliContext, name: str, channel: Channel, table: bool = Fa
     except TriagebotError as exc:
         fail(str(exc))
     errors = 0
-    out = sys.stdout
+    out: IO[bytes] = sys.stdout.buffer
     shown: list[tuple[InboundMessage, TriageResult]] = []
-    with stream:
-        if workers > 1 and not table:
-            _FORKED.update(engine=engine, channel=channel)
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for lines, failed in pool.imap(_triage_in_worker, _chunks(stream)):
-                    errors += failed
-                    out.write("\n".join(lines) + "\n")
-        else:
-            for chunk in _chunks(stream):
-                rows = triage_lines(engine, channel, chunk)
-                for _line, item, result in rows:
-                    if result is None:
-                        errors += 1
-                        if table:
-                            click.echo(f"triagebot: {item}", err=True)
-                    elif table and isinstance(item, InboundMessage):
-                        shown.append((item, result))
-                if not table:
-                    out.write("\n".join(line for line, _, _ in rows) + "\n")
-    if table:
-        out.write(_table(shown) + "\n")
-    out.flush()
+    try:
+        with stream:
+            if workers > 1 and not table:
+                _FORKED.update(engine=engine, channel=channel)
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    for lines, failed in pool.imap(_triage_in_worker, _chunks(stream)):
+                        errors += failed
+                        _write(out, lines)
+            else:
+                for chunk in _chunks(stream):
+                    rows = _guarded_triage_lines(engine, channel, chunk)
+                    for _line, item, result in rows:
+                        if result is None:
+                            errors += 1
+                            if table:
+                                click.echo(f"triagebot: {item}", err=True)
+                        elif table and isinstance(item, InboundMessage):
+                            shown.append((item, result))
+                    if not table:
+                        _write(out, [line for line, _, _ in rows])
+        if table:
+            _write(out, [_table(shown)])
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        fail(f"{name}: {exc.strerror or exc}")
     if errors:
         click.echo(f'triagebot: {errors} line(s) could not be triaged (see their "error" objects)', err=True)
     return EXIT_PARTIAL if errors else 0

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from triagebot.core.kb import KnowledgeBase
 from triagebot.core.models import Classification, Question, TipScore
 from triagebot.core.question import classifier_text
+from triagebot.core.safety import defuse_user_text
 
 OUT_OF_SCOPE = "__out_of_scope__"
 TARGET_PRECISION = 0.88
@@ -425,7 +426,8 @@ class Classifier:
 
     def _evidence(self, tip_id: str, scored: Scored) -> tuple[str, ...]:
         evidence = [f"error string: {label}" for label in scored.hits.get(tip_id, (0.0, ()))[1]]
-        evidence.extend(f"phrase: {phrase}" for phrase in self._phrases(tip_id, scored.row, scored.text))
+        phrases = self._phrases(tip_id, scored.row, scored.text)
+        evidence.extend(f"phrase: {defuse_user_text(phrase)}" for phrase in phrases)  # the asker's words
         return tuple(evidence)
 
     def _phrases(

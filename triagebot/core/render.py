@@ -16,12 +16,10 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 
 from triagebot.core.kb import KnowledgeBase, Release, Tip, VersionRange
 from triagebot.core.models import Channel, Decision, DetailReport, DraftReply, Language
+from triagebot.core.safety import defuse_mentions
 
 DISCORD_LIMIT = 2000
 TEMPLATE_FOR = "reply/{language}.j2"
-_MENTION = re.compile(
-    r"@(everyone|here|channel)\b|<!(channel|everyone|here)(?:\|[^>]*)?>|<!subteam\^[^>]*>|<@[UW]\w+>"
-)
 
 
 def make_environment(templates: Mapping[str, str]) -> Environment:
@@ -189,11 +187,6 @@ def _tidy(text: str) -> str:
     """Trim trailing spaces and collapse three or more newlines."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-def defuse_mentions(text: str) -> str:
-    """Break @everyone/@here/@channel and Slack broadcast or user mentions so they never ping."""
-    return _MENTION.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
 
 
 def split_message(text: str, limit: int) -> tuple[str, ...]:

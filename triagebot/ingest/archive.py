@@ -8,7 +8,11 @@ directories holding any of these. Nothing here raises for a bad file or message:
 Memory stays flat however large the archive is. mbox and pipermail files are read line by line
 (through `gzip.open` when compressed); `mailbox.mbox` is not used because it indexes the whole
 file first. Only the message being read is held, and once it grows large a `MimeSlimmer` leaves
-out big attachments while the lines stream past.
+out big attachments while the lines stream past. No line is held beyond `LINE_LIMIT` bytes and no
+header beyond the limits in `mime.py`, however the file is shaped; what is cut is reported.
+
+Only regular files are opened (a FIFO would block forever), and each directory is read once, so
+symbolic-link loops end.
 
 Example::
 
@@ -19,11 +23,15 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
+import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from triagebot.core.models import InboundMessage
@@ -51,6 +59,10 @@ _MBOX_SEPARATOR = re.compile(
     re.IGNORECASE,
 )
 _MBOXRD_ESCAPED = re.compile(rb"^>(>*From )")
+# "From " and one address-like word, then nothing a separator would have: a From_ line cut short.
+_CUT_SEPARATOR = re.compile(rb"^From [^\s@]*@\S*\s*$")
+LINE_LIMIT = 1024 * 1024  # bytes of one line that are kept; the rest of a longer line is left out
+PONYMAIL_LIMIT = 64 * 1024 * 1024  # a Pony Mail JSON file is loaded whole, so its size is bounded
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096
@@ -64,51 +76,107 @@ _IGNORED_SUFFIXES = frozenset(
 
 
 def read_paths(paths: Sequence[Path], *, fmt: str | None = None) -> Iterator[InboundMessage | ReadProblem]:
-    """Stream every message of every path, detecting each format unless `fmt` forces one of FORMATS."""
+    """Stream every message of every path, detecting each format unless `fmt` forces one of FORMATS.
+
+    Only regular files are opened: FIFOs, devices and sockets are reported and skipped (opening a
+    FIFO would wait for a writer forever), and so are dangling symbolic links. A directory is read
+    once however many links lead to it, so no symbolic-link loop is followed.
+    """
     if fmt is not None and fmt not in FORMATS:
         for path in paths:
             yield ReadProblem(str(path), f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         return
+    seen: set[tuple[int, int]] = set()
     for path in paths:
-        yield from _read_path(Path(path), fmt, walking=False)
+        yield from _read_path(Path(path), fmt, walking=False, seen=seen)
 
 
 def detect_format(path: Path) -> str | None:
     """Name the format of a file or directory from its content (then its name); None if not mail."""
-    if path.is_dir():
+    kind, _ = _kind(path)
+    if kind == "dir":
         return "maildir" if _is_maildir(path) else None
+    if kind != "file":
+        return None
     found, _ = _sniff(path)
     return found
 
 
-def _read_path(path: Path, fmt: str | None, *, walking: bool) -> Iterator[Item]:
-    """Read one path as `fmt`, or as what it turns out to be; report what cannot be read."""
+def _special(mode: int) -> str:
+    """Name a kind of file that is not a regular file or a directory."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _kind(path: Path) -> tuple[str, str]:
+    """("dir" | "file" | "missing" | "skip", why): what `path` is, following symbolic links, unopened."""
     try:
-        is_dir = path.is_dir()
-        exists = is_dir or path.exists()
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return "skip", f"dangling symbolic link (points to {target}, which does not exist): skipped"
+        return "missing", "no such file or directory"
+    except OSError as exc:  # ELOOP for a link to itself, EACCES, ENAMETOOLONG
+        return "skip", f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return "dir", ""
+    if stat.S_ISREG(mode):
+        return "file", ""
+    return "skip", f"{_special(mode)}, not a regular file: skipped without opening it"
+
+
+def _first_visit(path: Path, seen: set[tuple[int, int]]) -> str | None:
+    """Mark a directory as read; the reason to skip it when it was read before (or cannot be told)."""
+    try:
+        info = os.stat(path)
     except OSError as exc:
-        yield ReadProblem(str(path), f"cannot read: {exc}")
-        return
-    if is_dir:
-        if fmt in (None, "maildir") and _is_maildir(path):
-            yield from _read_maildir(path)
+        return f"cannot read: {exc.strerror or exc}"
+    key = (info.st_dev, info.st_ino)
+    if key in seen:
+        return "directory already read (a symbolic link leads back to it): not read again"
+    seen.add(key)
+    return None
+
+
+def _read_path(path: Path, fmt: str | None, *, walking: bool, seen: set[tuple[int, int]]) -> Iterator[Item]:
+    """Read one path as `fmt`, or as what it turns out to be; report what cannot be read."""
+    kind, why = _kind(path)
+    if kind == "dir":
+        if (again := _first_visit(path, seen)) is not None:
+            yield ReadProblem(str(path), again)
+        elif fmt in (None, "maildir") and _is_maildir(path):
+            yield from _read_maildir(path, seen)
         elif fmt == "maildir" and not walking:
             yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
         else:
-            yield from _read_directory(path, fmt)
+            yield from _read_directory(path, fmt, seen)
         return
-    if not exists:
-        yield ReadProblem(str(path), "no such file or directory")
+    if kind != "file":
+        yield ReadProblem(str(path), why)
         return
     chosen, why = (fmt, "") if fmt is not None else _sniff(path)
     if chosen is None:
         if not (walking and _suffix(path) in _IGNORED_SUFFIXES):
             yield ReadProblem(str(path), why or "not a mail archive")
         return
+    if chosen == "maildir":
+        yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
+        return
     yield from _READERS[chosen](path)
 
 
-def _read_directory(path: Path, fmt: str | None) -> Iterator[Item]:
+def _read_directory(path: Path, fmt: str | None, seen: set[tuple[int, int]]) -> Iterator[Item]:
     """Walk a directory in name order; hidden entries are skipped."""
     try:
         entries = sorted(entry for entry in path.iterdir() if not entry.name.startswith("."))
@@ -116,22 +184,14 @@ def _read_directory(path: Path, fmt: str | None) -> Iterator[Item]:
         yield ReadProblem(str(path), f"cannot list directory: {exc}")
         return
     for entry in entries:
-        yield from _read_path(entry, fmt, walking=True)
+        yield from _read_path(entry, fmt, walking=True, seen=seen)
 
 
 def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def _read_maildir_path(path: Path) -> Iterator[Item]:
-    """Read `path` as a Maildir, or report that it is not one."""
-    if path.is_dir() and _is_maildir(path):
-        yield from _read_maildir(path)
-    else:
-        yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
-
-
-def _read_maildir(path: Path) -> Iterator[Item]:
+def _read_maildir(path: Path, seen: set[tuple[int, int]]) -> Iterator[Item]:
     """Read cur/ then new/ (tmp/ holds mail still being delivered), then Maildir++ subfolders."""
     for sub in ("cur", "new"):
         try:
@@ -140,8 +200,14 @@ def _read_maildir(path: Path) -> Iterator[Item]:
             yield ReadProblem(str(path / sub), f"cannot list directory: {exc}")
             continue
         for entry in files:
-            if entry.is_file():
+            kind, why = _kind(entry)
+            if kind == "file":
                 yield from _read_single(entry)
+            elif kind == "dir":
+                yield ReadProblem(str(entry), f"a directory inside the Maildir's {sub}/: skipped")
+            elif kind == "skip":
+                yield ReadProblem(str(entry), why)
+            # "missing": delivered or removed while we read; nothing to report
     try:
         folders = sorted(
             e for e in path.iterdir() if e.name.startswith(".") and e.is_dir() and _is_maildir(e)
@@ -150,37 +216,86 @@ def _read_maildir(path: Path) -> Iterator[Item]:
         yield ReadProblem(str(path), f"cannot list directory: {exc}")
         return
     for folder in folders:
-        yield from _read_maildir(folder)
+        if (again := _first_visit(folder, seen)) is not None:
+            yield ReadProblem(str(folder), again)
+        else:
+            yield from _read_maildir(folder, seen)
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    """Open a file for reading bytes, decompressing it when it starts with the gzip magic number."""
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(path, "rb")
-    return path.open("rb")
+@contextmanager
+def _open_binary(path: Path) -> Iterator[io.BufferedIOBase]:
+    """Open a regular file for reading bytes, decompressing it when it starts with the gzip magic number.
+
+    The file is opened without blocking and checked before anything is read, so a FIFO or device that
+    appeared in its place since the walk looked at it fails at once instead of waiting forever.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_special(mode)}, not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            yield raw
+
+
+def _lines(stream: io.BufferedIOBase) -> Iterator[tuple[bytes, int]]:
+    """Each line with its ending, and how many bytes were cut off it: never more than LINE_LIMIT held.
+
+    A 40 MB line with no line break (a pasted log, a broken mailer) is read in pieces; only its first
+    LINE_LIMIT bytes are kept and the rest is counted, so one line never costs its size in memory.
+    """
+    while line := stream.readline(LINE_LIMIT):
+        if len(line) < LINE_LIMIT or line.endswith(b"\n"):
+            yield line, 0
+            continue
+        dropped = 0
+        while rest := stream.readline(LINE_LIMIT):
+            dropped += len(rest)
+            if rest.endswith(b"\n"):
+                break
+        yield line + b"\n", dropped
+
+
+def _with_cuts(record: Item, buffer: MessageBuffer) -> Iterator[Item]:
+    """Yield a parsed message, then a report of what the limits cut from it (the message is stored)."""
+    yield record
+    cuts = buffer.cuts
+    if cuts and isinstance(record, InboundMessage):
+        yield ReadProblem(record.where, f"stored, but cut to fit the limits: {'; '.join(cuts)}")
 
 
 def _read_single(path: Path) -> Iterator[Item]:
     """Read a file holding one message (.eml, a Maildir entry)."""
-    slimmer = MessageBuffer()
+    buffer = MessageBuffer()
     try:
         with _open_binary(path) as stream:
-            for line in stream:
-                slimmer.feed(line)
+            for line, dropped in _lines(stream):
+                buffer.feed(line, dropped)
     except _DAMAGE as exc:
         yield ReadProblem(str(path), f"cannot read: {exc}")
         return
-    yield parse_message(slimmer.getvalue(), str(path))
+    yield from _with_cuts(parse_message(buffer.getvalue(), str(path)), buffer)
 
 
 def _read_ponymail(path: Path) -> Iterator[Item]:
     try:
         with _open_binary(path) as stream:
-            data = stream.read()
+            data = stream.read(PONYMAIL_LIMIT + 1)
     except _DAMAGE as exc:
         yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    if len(data) > PONYMAIL_LIMIT:
+        yield ReadProblem(str(path), f"Pony Mail JSON larger than {PONYMAIL_LIMIT:,} bytes: not read")
         return
     yield from read_ponymail_json(data, str(path))
 
@@ -193,43 +308,104 @@ def _read_pipermail(path: Path) -> Iterator[Item]:
     return _read_stream(path, _PIPERMAIL_SEPARATOR.match, unescape=False)
 
 
+def _embedded_separator(line: bytes, separator: Callable[[bytes], object]) -> int:
+    """Where a whole separator starts inside `line`, past its first byte; -1 if none does.
+
+    A From_ line cut short runs into the next one (``From x@examFrom user1@example.org Mon Jan  1
+    00:00:00 2023``), and a last body line without its line break runs into the separator after it.
+    """
+    at = line.rfind(b"From ", 1)
+    while at > 0:
+        if separator(line[at:]):
+            return at
+        at = line.rfind(b"From ", 1, at)
+    return -1
+
+
 def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: bool) -> Iterator[Item]:
     """Split a file of concatenated messages on separator lines, holding one message at a time.
 
     mbox writers escape body lines starting with "From " as ">From " (and mboxrd adds one more
-    ">" per level); one ">" is taken off again so the text reads as written.
+    ">" per level); one ">" is taken off again so the text reads as written. A separator found
+    inside a damaged line starts a new message when a header line follows it (and is reported);
+    a line that looks like a cut-off separator but cannot be split on is reported where it is.
     """
     base = str(path)
     number = 0
     current: MessageBuffer | None = None
     skipped = 0
+    held: tuple[bytes, int, int, int] | None = None  # (line, bytes cut, separator offset, line number)
+    suspect: tuple[bytes, int] | None = None  # (a "From addr" line that is no separator, line number)
+
+    def feed(buffer: MessageBuffer, line: bytes, dropped: int) -> None:
+        if unescape and line.startswith(b">"):
+            line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
+        buffer.feed(line, dropped)
+
+    def finish(buffer: MessageBuffer) -> Iterator[Item]:
+        nonlocal number
+        number += 1
+        yield from _with_cuts(parse_message(buffer.getvalue(), f"{base}#{number}"), buffer)
+
     try:
         with _open_binary(path) as stream:
-            for line in stream:
+            for line_number, (line, dropped) in enumerate(_lines(stream), 1):
+                if held is not None and current is not None:
+                    damaged, damaged_cut, at, damaged_number = held
+                    held = None
+                    if _HEADER_LINE.match(line):
+                        if not damaged.startswith(b"From "):
+                            feed(current, damaged[:at] + b"\n", 0)  # body text that ran into it
+                        yield from finish(current)
+                        current = MessageBuffer()
+                        yield ReadProblem(
+                            f"{base}, line {damaged_number}",
+                            f"damaged separator line {_show(damaged[:at])} ran into the next one: "
+                            f"split there, message #{number + 1} starts after it",
+                        )
+                    else:
+                        feed(current, damaged, damaged_cut)
+                if suspect is not None:
+                    if _HEADER_LINE.match(line):
+                        yield ReadProblem(
+                            f"{base}, line {suspect[1]}",
+                            f"line {_show(suspect[0])} looks like a cut-off separator but is not one: "
+                            f"not split there; what follows was kept as text of message #{number + 1}",
+                        )
+                    suspect = None
                 if line.startswith(b"From ") and separator(line):
                     if current is not None:
-                        number += 1
-                        yield parse_message(current.getvalue(), f"{base}#{number}")
+                        yield from finish(current)
                     current = MessageBuffer()
                     continue
                 if current is None:
                     skipped += len(line.strip())
                     continue
-                if unescape and line.startswith(b">"):
-                    line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
-                current.feed(line)
+                if b"From " in line and (at := _embedded_separator(line, separator)) > 0:
+                    held = (line, dropped, at, line_number)
+                    continue
+                if line.startswith(b"From ") and _CUT_SEPARATOR.match(line):
+                    suspect = (line, line_number)
+                feed(current, line, dropped)
+            if held is not None and current is not None:
+                feed(current, held[0], held[1])
     except _DAMAGE as exc:
         place = f"after message #{number}" if number else "before the first complete message"
         lost = f"; message #{number + 1}, being read there, was dropped" if current is not None else ""
         yield ReadProblem(base, f"file is damaged {place} ({exc}){lost}")
         return
     if current is not None:
-        number += 1
-        yield parse_message(current.getvalue(), f"{base}#{number}")
+        yield from finish(current)
     if number == 0 and skipped:
         yield ReadProblem(base, "no message separator line found: not an mbox or pipermail file")
     elif skipped:
         yield ReadProblem(base, f"{skipped} bytes before the first message separator were skipped")
+
+
+def _show(line: bytes) -> str:
+    """A damaged line for a report: decoded, trimmed, quoted."""
+    text = line.decode("utf-8", errors="replace").strip()
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 _READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
@@ -237,7 +413,6 @@ _READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "pipermail": _read_pipermail,
     "ponymail": _read_ponymail,
     "eml": _read_single,
-    "maildir": _read_maildir_path,
 }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 
 ISO2022JP = "iso-2022-jp"
 
@@ -120,22 +121,48 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
 
 def guess_decode(data: bytes) -> str:
     """Decode bytes with no usable label: ISO-2022-JP, UTF-8, Japanese 8-bit, Western, then lossy."""
+    return decode_unlabelled(data).text
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Text decoded without a label, the codec that was chosen, and whether bytes had to be replaced."""
+
+    text: str
+    charset: str
+    replaced: bool = False
+
+
+def decode_unlabelled(data: bytes) -> Decoded:
+    """Decode bytes that come with no charset label (a pasted file, stdin), saying how they were read.
+
+    The same guesses as for unlabelled mail: a UTF-8 byte-order mark, ISO-2022-JP escapes, UTF-8,
+    EUC-JP or CP932 (whichever looks more like Japanese), Western single-byte text, then a lossy
+    reading with the fewest replaced bytes.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+        return Decoded(body, "utf-8", "\ufffd" in body)
     if data.isascii():
-        return decode_iso2022jp(data) if _JIS_ESCAPE.search(data) else data.decode("ascii")
-    text = _strict(data, "utf-8")
+        if _JIS_ESCAPE.search(data):
+            return Decoded(decode_iso2022jp(data), ISO2022JP)
+        return Decoded(data.decode("ascii"), "utf-8")
+    text: str | None = _strict(data, "utf-8")
     if text is not None:
-        return text
+        return Decoded(text, "utf-8")
     text = _mostly_utf8(data)
     if text is not None:
-        return text
+        return Decoded(text, "utf-8", True)
     if not _ADJACENT_HIGH.search(data):
         # Every 8-bit byte stands alone: no multibyte charset writes that, a Western one does.
-        return _strict(data, "cp1252") or data.decode("latin-1")
-    text = _japanese_reading(data)
-    if text is not None:
-        return text
-    lossy = [data.decode(codec, errors="replace") for codec in ("utf-8", "cp932", "euc_jis_2004")]
-    return min(lossy, key=lambda t: (t.count("\ufffd"), -japanese_score(t)))
+        text = _strict(data, "cp1252")
+        return Decoded(text, "cp1252") if text is not None else Decoded(data.decode("latin-1"), "latin-1")
+    found = _japanese_reading_named(data)
+    if found is not None:
+        return Decoded(found[1], found[0])
+    lossy = [(codec, data.decode(codec, errors="replace")) for codec in ("utf-8", "cp932", "euc_jis_2004")]
+    codec, text = min(lossy, key=lambda pair: (pair[1].count("\ufffd"), -japanese_score(pair[1])))
+    return Decoded(text, codec, True)
 
 
 def _mostly_utf8(data: bytes) -> str | None:
@@ -166,11 +193,18 @@ def japanese_score(text: str) -> int:
 
 def _japanese_reading(data: bytes) -> str | None:
     """Return the better of the EUC-JP and CP932 readings that decode cleanly and look Japanese."""
-    readings = [t for t in (_strict(data, c) for c in ("euc_jis_2004", "cp932")) if t is not None]
+    found = _japanese_reading_named(data)
+    return found[1] if found is not None else None
+
+
+def _japanese_reading_named(data: bytes) -> tuple[str, str] | None:
+    """(codec, text) of the better clean Japanese reading, or None if neither looks Japanese."""
+    decoded = ((codec, _strict(data, codec)) for codec in ("euc_jis_2004", "cp932"))
+    readings = [(codec, text) for codec, text in decoded if text is not None]
     if not readings:
         return None
-    best = max(readings, key=japanese_score)
-    return best if japanese_score(best) > 0 else None
+    best = max(readings, key=lambda pair: japanese_score(pair[1]))
+    return best if japanese_score(best[1]) > 0 else None
 
 
 def _strict(data: bytes, codec: str) -> str | None:

@@ -35,6 +35,8 @@ from triagebot.ingest.htmltext import html_to_text
 from triagebot.ingest.records import ReadProblem
 
 ATTACHMENT_LIMIT = 64 * 1024  # a non-text part larger than this is left out whole
+HEADER_FIELD_LIMIT = 64 * 1024  # a header field (Subject, References...) is cut after this many bytes
+HEADER_BLOCK_LIMIT = 512 * 1024  # header lines past this many bytes are left out
 TEXT_LIMIT = 2 * 1024 * 1024  # a text part is cut after this many encoded bytes
 _HEADER_LIMIT = 256 * 1024  # a header block larger than this is not a header block
 _SLIM_ABOVE = 256 * 1024  # smaller messages are parsed as they are
@@ -160,15 +162,35 @@ class MessageBuffer:
 
     Most messages are small and are simply joined; only a large one pays for following its MIME
     structure line by line, and then nothing bigger than `_SLIM_ABOVE` is ever held unslimmed.
+    A header field longer than `HEADER_FIELD_LIMIT` is cut there, and header lines past
+    `HEADER_BLOCK_LIMIT` are left out: parsing and decoding a header costs many times its size. What
+    was cut is listed in `cuts`, for the reader to report.
     """
 
     def __init__(self) -> None:
         self._lines: list[bytes] = []
         self._size = 0
         self._slimmer: MimeSlimmer | None = None
+        self._in_headers = True
+        self._header_bytes = 0
+        self._field = ""  # name of the header field being read
+        self._field_bytes = 0
+        self._field_dropped = 0
+        self._block_dropped = 0
+        self._long_lines = 0  # body lines the reader cut, and the bytes it left out of them
+        self._long_dropped = 0
+        self._cuts: list[str] = []
 
-    def feed(self, line: bytes) -> None:
-        """Take the next line of the message, line ending included."""
+    def feed(self, line: bytes, dropped: int = 0) -> None:
+        """Take the next line of the message, line ending included (`dropped`: bytes the reader cut off)."""
+        if self._in_headers:
+            kept = self._header_line(line, dropped)
+            if kept is None:
+                return
+            line = kept
+        elif dropped:
+            self._long_lines += 1
+            self._long_dropped += dropped
         if self._slimmer is not None:
             self._slimmer.feed(line)
             return
@@ -180,8 +202,56 @@ class MessageBuffer:
                 self._slimmer.feed(held)
             self._lines = []
 
+    @property
+    def cuts(self) -> list[str]:
+        """What was cut from this message, in words (empty when nothing was)."""
+        notes = list(self._cuts)
+        if self._long_lines:
+            notes.append(
+                f"{self._long_lines:,} body line(s) over the line limit lost {self._long_dropped:,} bytes"
+            )
+        return notes
+
+    def _header_line(self, line: bytes, dropped: int) -> bytes | None:
+        """Bound one line of the top-level header block; None when the line is left out."""
+        if line in (b"\n", b"\r\n") or (not self._header_bytes and line.startswith(b"From ")):
+            if line.strip():
+                return line  # an mbox From_ line some readers keep: not a field
+            self._end_field()
+            self._in_headers = False
+            if self._block_dropped:
+                self._cuts.append(f"header lines past {HEADER_BLOCK_LIMIT:,} bytes were left out")
+            return line
+        if line[:1] not in (b" ", b"\t"):
+            self._end_field()
+            self._field = line.split(b":", 1)[0][:60].decode("ascii", errors="replace").strip()
+        room = HEADER_FIELD_LIMIT - self._field_bytes
+        cut = dropped + max(0, len(line) - max(room, 0))
+        if room <= 0:
+            self._field_dropped += cut
+            return None
+        if len(line) > room:
+            line = line[:room].rstrip(b"\r\n") + b"\n"
+        if self._header_bytes + len(line) > HEADER_BLOCK_LIMIT:
+            self._block_dropped += len(line) + cut
+            return None
+        self._field_dropped += cut
+        self._field_bytes += len(line)
+        self._header_bytes += len(line)
+        return line
+
+    def _end_field(self) -> None:
+        if self._field_dropped:
+            total = self._field_bytes + self._field_dropped
+            self._cuts.append(
+                f"header {self._field or '?'} of {total:,} bytes was cut to {self._field_bytes:,}"
+            )
+        self._field_bytes = self._field_dropped = 0
+
     def getvalue(self) -> bytes:
         """Return the message as collected so far."""
+        if self._in_headers:
+            self._end_field()
         if self._slimmer is not None:
             return self._slimmer.getvalue()
         return b"".join(self._lines)
