@@ -15,6 +15,11 @@ Settings file (all keys optional)::
 
     [triage]
     threshold = 0.45        # override the threshold chosen at training time
+
+    [web]
+    host = "127.0.0.1"      # where `triagebot web` listens
+    port = 8080
+    https = false           # true when served over HTTPS (behind a proxy): cookies get Secure
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from triagebot.errors import ConfigError
 
@@ -56,6 +61,17 @@ class TriageSettings(_Section):
     threshold: float | None = None
 
 
+class WebSettings(_Section):
+    """The moderators' web app: where it listens, its cookies and its pages."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    https: bool = False  # cookies are marked Secure only when the app is reached over HTTPS
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    page_size: int = Field(default=50, ge=5, le=500)
+    deliver_seconds: float = Field(default=30.0, gt=0)  # pause between background outbox runs
+
+
 class SecretSettings(_Section):
     """Tokens and passwords; only ever set from the environment."""
 
@@ -63,6 +79,7 @@ class SecretSettings(_Section):
     slack_signing_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
     smtp_password: SecretStr | None = None
+    web_secret: SecretStr | None = None
 
 
 class Settings(_Section):
@@ -71,6 +88,7 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     database: DatabaseSettings = DatabaseSettings()
     triage: TriageSettings = TriageSettings()
+    web: WebSettings = WebSettings()
     secrets: SecretSettings = SecretSettings()
 
 
@@ -84,6 +102,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "SLACK_SIGNING_SECRET": ("secrets", "slack_signing_secret"),
     "DISCORD_TOKEN": ("secrets", "discord_token"),
     "TRIAGEBOT_SMTP_PASSWORD": ("secrets", "smtp_password"),
+    "TRIAGEBOT_WEB_SECRET": ("secrets", "web_secret"),
 }
 
 
