@@ -21,11 +21,11 @@ from triagebot.store.schema import current_revision, head_revision
 from triagebot.store.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "audit_log"}
+TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "audit_log", "users", "outbox"}
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0001"
+    assert current_revision(store.engine) == head_revision() == "0003"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 
@@ -40,7 +40,7 @@ def test_opening_twice_is_harmless(db_url: str) -> None:
     first = open_store(db_url)
     second = open_store(db_url)
     try:
-        assert current_revision(second.engine) == "0001"
+        assert current_revision(second.engine) == head_revision()
         assert second.row_counts() == dict.fromkeys(second.row_counts(), 0)
     finally:
         first.close()
@@ -126,7 +126,7 @@ def test_processes_opening_a_new_database_at_once_do_not_collide(make_db_url: Ca
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     store = open_store(url)
     try:
-        assert current_revision(store.engine) == "0001"
+        assert current_revision(store.engine) == head_revision()
     finally:
         store.close()
 
