@@ -20,6 +20,19 @@ Settings file (all keys optional)::
     host = "127.0.0.1"      # where `triagebot web` listens
     port = 8080
     https = false           # true when served over HTTPS (behind a proxy): cookies get Secure
+
+    [smtp]
+    host = "mail.example.org"   # unset: nothing is delivered, approved replies wait in the outbox
+    port = 587
+    security = "starttls"       # "starttls", "tls" (implicit TLS, usually port 465) or "none"
+    user = "triagebot"          # the password only from TRIAGEBOT_SMTP_PASSWORD
+    from_address = "CloudStack triage <triage@example.org>"
+    timeout = 30                # seconds for connecting and for each SMTP reply
+
+    [lists."users.cloudstack.apache.org"]   # keyed by the source name (the List-Id)
+    reply_to = "list"           # "list" (to `address`) or "author" (to the asker only)
+    address = "users@cloudstack.apache.org"
+    charset = "utf-8"           # or "iso-2022-jp" (falls back to UTF-8 for text it cannot encode)
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -72,6 +85,28 @@ class WebSettings(_Section):
     deliver_seconds: float = Field(default=30.0, gt=0)  # pause between background outbox runs
 
 
+class SmtpSettings(_Section):
+    """The SMTP server approved mailing-list replies go out through (the password is a secret)."""
+
+    host: str | None = None  # None: delivery is off
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    from_address: str = "triagebot@localhost"
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=8, ge=1, le=100)  # temporary failures before a reply is failed
+    retry_seconds: float = Field(default=60.0, gt=0)  # first retry delay; doubles each attempt
+    retry_cap_seconds: float = Field(default=3600.0, gt=0)
+
+
+class ListSettings(_Section):
+    """How replies to one mailing list are addressed and encoded."""
+
+    reply_to: Literal["list", "author"] = "list"
+    address: str | None = None  # the list's posting address; without it replies go to the author
+    charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
+
+
 class SecretSettings(_Section):
     """Tokens and passwords; only ever set from the environment."""
 
@@ -89,7 +124,13 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     triage: TriageSettings = TriageSettings()
     web: WebSettings = WebSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    lists: dict[str, ListSettings] = Field(default_factory=dict)
     secrets: SecretSettings = SecretSettings()
+
+    def list_settings(self, source: str) -> ListSettings:
+        """The settings of the list named `source`, or the defaults for a list not configured."""
+        return self.lists.get(source, ListSettings())
 
 
 _ENV_KEYS: dict[str, tuple[str, str]] = {
