@@ -12,6 +12,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from types import TracebackType
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -22,12 +23,37 @@ log = logging.getLogger(__name__)
 
 
 class SmtpDeliveryError(DeliveryError):
-    """An SMTP delivery failed; `temporary` says whether a later attempt may succeed."""
+    """An SMTP delivery failed; `temporary` says whether a later attempt may succeed.
 
-    def __init__(self, message: str, *, temporary: bool, code: int | None = None) -> None:
+    `uncertain` means the connection broke while the message itself was being handed over, before the
+    server's answer: it may have been accepted, so sending it again could duplicate it.
+    """
+
+    def __init__(
+        self, message: str, *, temporary: bool, code: int | None = None, uncertain: bool = False
+    ) -> None:
         super().__init__(message)
-        self.temporary = temporary
+        self.temporary = temporary and not uncertain
         self.code = code
+        self.uncertain = uncertain
+
+
+class _Tracking:
+    """Remembers whether the DATA phase began, the only phase whose failure leaves the outcome open."""
+
+    in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.in_data = True
+        return super().data(msg)  # type: ignore[misc,no-any-return]
+
+
+class _SMTP(_Tracking, smtplib.SMTP):
+    """Plain or STARTTLS connection that tracks the DATA phase."""
+
+
+class _SMTPS(_Tracking, smtplib.SMTP_SSL):
+    """Implicit-TLS connection that tracks the DATA phase."""
 
 
 def _text(value: bytes | str) -> str:
@@ -75,24 +101,24 @@ class SmtpSender:
         self._settings = settings
         self._password = password
         self._context = context
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _SMTP | _SMTPS | None = None
 
     @property
     def where(self) -> str:
         """host:port, for messages."""
         return f"{self._settings.host}:{self._settings.port}"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTPS:
         """Open, secure and log in to the server."""
         s = self._settings
         host = s.host or ""
         context = self._context or ssl.create_default_context()
-        smtp: smtplib.SMTP
+        smtp: _SMTP | _SMTPS
         try:
             if s.security == "tls":
-                smtp = smtplib.SMTP_SSL(host, s.port, timeout=s.timeout, context=context)
+                smtp = _SMTPS(host, s.port, timeout=s.timeout, context=context)
             else:
-                smtp = smtplib.SMTP(host, s.port, timeout=s.timeout)
+                smtp = _SMTP(host, s.port, timeout=s.timeout)
             try:
                 smtp.ehlo()
                 if s.security == "starttls":
@@ -139,15 +165,25 @@ class SmtpSender:
         reconnects), so one bad message does not leave the session in an unknown state.
 
         Raises:
-            SmtpDeliveryError: with `temporary` set for 4xx replies and connection problems.
+            SmtpDeliveryError: `temporary` for 4xx replies and connection problems before the message
+                was handed over; `uncertain` when the connection broke while it was.
         """
         if self._smtp is None:
             self._smtp = self._connect()
+        smtp = self._smtp
+        smtp.in_data = False
         try:
-            refused = self._smtp.send_message(message)
+            refused = smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
-            smtp, self._smtp = self._smtp, None
+            self._smtp = None
             smtp.close()
+            if smtp.in_data and not isinstance(exc, smtplib.SMTPResponseException):
+                raise SmtpDeliveryError(
+                    f"{self.where}: connection lost handing over the message ({type(exc).__name__}); "
+                    "it may have been accepted",
+                    temporary=False,
+                    uncertain=True,
+                ) from None
             raise _wrap(exc, self.where) from None
         if refused:
             # some recipients took it: the message is out, so this is not retried (that would duplicate)

@@ -457,13 +457,21 @@ def record_failure(
     actor: str,
     error: str,
     retry_at: datetime | None,
+    uncertain: bool = False,
 ) -> OutboxState:
-    """An attempt failed: `retry` at `retry_at` when given, else `failed` for good; returns the new state."""
+    """An attempt failed: `retry` at `retry_at` when given, else `failed` for good; returns the new state.
+
+    `uncertain` (the connection broke while the message was handed over) makes it `unknown` instead:
+    it may have arrived, so only a moderator may send it again.
+    """
     with _writing(store) as session:
         row = _claimed(session, outbox_id, token)
         now = store.clock()
         before = {"state": row.state, "attempts": row.attempts}
-        state = OutboxState.RETRY if retry_at is not None else OutboxState.FAILED
+        if uncertain:
+            state, retry_at = OutboxState.UNKNOWN, None
+        else:
+            state = OutboxState.RETRY if retry_at is not None else OutboxState.FAILED
         row.state, row.next_attempt_at, row.last_error = state.value, retry_at, error[:MAX_ERROR]
         _audit(
             session,
