@@ -137,7 +137,8 @@ def deliver(
         >>> deliver(store, settings, worker="deliver-1").sent  # doctest: +SKIP
         3
     """
-    unknown = mark_abandoned(store, older_than=abandoned_after or stale_after(settings), actor=worker)
+    older_than = stale_after(settings) if abandoned_after is None else abandoned_after
+    unknown = mark_abandoned(store, older_than=older_than, actor=worker)
     for outbox_id in unknown:
         log.warning("outbox %s: its deliverer stopped mid-attempt; left for a moderator (unknown)", outbox_id)
     token, entries = claim_due(store, worker, limit=limit)
