@@ -113,7 +113,8 @@ def csrf_from(html: str) -> str:
 
 
 def log_in(client: TestClient, name: str = "mod", password: str = PASSWORD) -> str:
-    """Sign in through the login form; returns the CSRF token of the new session."""
+    """Sign in through the login form (as a fresh session); returns the CSRF token of the new session."""
+    client.cookies.clear()
     page = client.get("/login")
     response = client.post(
         "/login", data={"name": name, "password": password, CSRF_FIELD: csrf_from(page.text)}

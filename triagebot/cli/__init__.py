@@ -40,6 +40,8 @@ COMMAND_MODULES = {
     "queue": "triagebot.cli.review_cmds",  # review_cmds adds approve/reject/… to archive_cmds' queue
     "deliver": "triagebot.cli.review_cmds",
     "outbox": "triagebot.cli.review_cmds",
+    "user": "triagebot.cli.web_cmds",
+    "web": "triagebot.cli.web_cmds",
 }
 
 

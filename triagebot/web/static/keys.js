@@ -35,8 +35,8 @@
       case "a":
         if (row) { var form = row.querySelector("form.approve-form"); if (form) { form.submit(); } }
         break;
-      case "r": if (row) { window.location.href = row.getAttribute("data-href") + "?focus=reject#reject-form"; } break;
-      case "e": if (row) { window.location.href = row.getAttribute("data-href") + "?focus=edit#approve-form"; } break;
+      case "r": if (row) { window.location.href = row.getAttribute("data-href") + "?focus=reject"; } break;
+      case "e": if (row) { window.location.href = row.getAttribute("data-href") + "?focus=edit"; } break;
       case "?": toggleHelp(); break;
       case "Escape": toggleHelp(false); break;
       default: return;
@@ -48,5 +48,9 @@
     if (close) { close.addEventListener("click", function () { toggleHelp(false); }); }
     var all = rows();
     if (all.length) { select(all[0]); }
+    // a draft opened with r or e: put the cursor where the moderator goes next
+    var focus = new URLSearchParams(window.location.search).get("focus");
+    var target = document.getElementById(focus === "reject" ? "reason" : focus === "edit" ? "reply" : "");
+    if (target) { target.focus(); }
   });
 }());
