@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.mail.smtpd import Recorder, free_port, smtp_server
+from tests.mail.smtpd import DROP, Recorder, free_port, smtp_server
 from tests.store.conftest import make_db_url, pg_server  # noqa: F401 - the shared database fixtures
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
@@ -355,3 +356,57 @@ def ingest_more(store: Store) -> None:
     from triagebot.review import ingest
 
     ingest([record("late@x", "Late question", "SELinux again", list_id="users")], store, StubEngine())
+
+
+def test_a_connection_lost_while_handing_over_is_unknown_not_retried(
+    store: Store, server: tuple[Recorder, int], clock: Clock
+) -> None:
+    recorder, port = server
+    settings = settings_for(port)
+    items = approved_items(store, settings)
+    recorder.script.append(DROP)  # the first message reaches the server, its answer never comes back
+    summary = deliver(store, settings, worker="d1")
+    assert (summary.unknown, summary.sent, summary.retried) == (1, 2, 0)
+    [unknown] = outbox_entries(store, [OutboxState.UNKNOWN])
+    assert unknown.review_item_id == min(items.values()) and "may have been accepted" in (
+        unknown.last_error or ""
+    )
+    clock.now = T0 + timedelta(days=1)
+    assert deliver(store, settings, worker="d1").claimed == 0  # never again by itself
+
+
+def test_two_deliverers_at_once_send_each_reply_once(db: str, server: tuple[Recorder, int]) -> None:
+    recorder, port = server
+    settings = settings_for(port)
+    store = open_store(db)
+    try:
+        from triagebot.review import ingest
+
+        ingest(
+            [record(f"q{n}@x", f"Question {n}", "SELinux is enforcing", list_id="users") for n in range(12)],
+            store,
+            StubEngine(),
+        )
+        addressing = ReplyAddressing.from_settings(settings)
+        for n in range(12):
+            item = store.review_id_for(f"q{n}@x")
+            assert item is not None
+            approve(store, item, actor="hana", addressing=addressing)
+        start = threading.Barrier(2)
+        sent: list[int] = []
+
+        def run(name: str) -> None:
+            start.wait()
+            while (done := deliver(store, settings, worker=name, limit=2)).claimed:
+                sent.append(done.sent)
+
+        workers = [threading.Thread(target=run, args=(f"d{i}",)) for i in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+        assert sum(sent) == 12
+        ids = [a.message["Message-ID"] for a in recorder.received]
+        assert len(ids) == 12 and len(set(ids)) == 12
+    finally:
+        store.close()

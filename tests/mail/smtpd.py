@@ -1,7 +1,7 @@
 """A real SMTP server for the delivery tests: aiosmtpd on 127.0.0.1, recording what it accepted.
 
-`script` holds the answers to give to the next DATA commands ("451 …", "550 …"); when it is empty the
-message is accepted and kept in `received`.
+`script` holds the answers to give to the next DATA commands ("451 …", "550 …", or DROP to close the
+connection without answering); when it is empty the message is accepted and kept in `received`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+DROP = "DROP"
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -35,6 +37,7 @@ class Arrived:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage
+    tls: bool  # the session was encrypted (STARTTLS or implicit TLS)
 
 
 @dataclass
@@ -51,11 +54,16 @@ class Recorder:
         with self.lock:
             self.data_commands += 1
             if self.script:
-                return self.script.popleft()
+                answer = self.script.popleft()
+                if answer != DROP:
+                    return answer
+                server.transport.close()  # the message arrived, the answer never leaves
+                return "250 OK"
             raw = bytes(envelope.original_content or envelope.content)
             parsed = BytesParser(policy=policy.default).parsebytes(raw)
             assert isinstance(parsed, EmailMessage)
-            self.received.append(Arrived(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+            tls = server.transport.get_extra_info("ssl_object") is not None
+            self.received.append(Arrived(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed, tls))
         return "250 OK queued"
 
 
