@@ -25,7 +25,7 @@ TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "a
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 

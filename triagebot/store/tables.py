@@ -168,7 +168,11 @@ class ReviewItemRow(Base):
     """The single review item of a question thread: the current draft and its moderation state."""
 
     __tablename__ = "review_items"
-    __table_args__ = (CheckConstraint(_in("status", ReviewStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", ReviewStatus), name="status"),
+        # Covers the queue's filters, so counting 10,000 items never reads the wide draft rows.
+        Index("ix_review_items_queue", "status", "language", "tip_keys", "missing_keys"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
