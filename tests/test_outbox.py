@@ -22,7 +22,7 @@ from tests.store.conftest import make_db_url, pg_server  # noqa: F401 - the shar
 from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
 from triagebot.config import Settings, load_settings
-from triagebot.outbox import backoff, deliver
+from triagebot.outbox import backoff, deliver, watch
 from triagebot.review import ReplyAddressing, approve
 from triagebot.store import ReviewStatus, Store, open_store
 from triagebot.store.moderation import outbox_entries, outbox_for_item, resolve
@@ -410,3 +410,23 @@ def test_two_deliverers_at_once_send_each_reply_once(db: str, server: tuple[Reco
         assert len(ids) == 12 and len(set(ids)) == 12
     finally:
         store.close()
+
+
+def test_watch_keeps_delivering_and_a_bad_run_holds_nothing(
+    store: Store, server: tuple[Recorder, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder, port = server
+    settings = settings_for(port)
+    approved_items(store, settings)
+    unconfigured = load_settings(None, {})
+    sleeps: list[float] = []
+    total = watch(
+        store, unconfigured, worker="w", interval=5, should_stop=lambda: len(sleeps) >= 2, sleep=sleeps.append
+    )
+    assert total.claimed == 0 and sleeps == [5, 5] and "no SMTP host configured" in caplog.text
+    assert {e.state for e in outbox_entries(store)} == {OutboxState.QUEUED}  # nothing left half-claimed
+    sleeps.clear()
+    total = watch(
+        store, settings, worker="w", interval=5, should_stop=lambda: len(sleeps) >= 1, sleep=sleeps.append
+    )
+    assert total.sent == 3 and len(recorder.received) == 3

@@ -141,11 +141,11 @@ def deliver(
     unknown = mark_abandoned(store, older_than=older_than, actor=worker)
     for outbox_id in unknown:
         log.warning("outbox %s: its deliverer stopped mid-attempt; left for a moderator (unknown)", outbox_id)
+    open_sender = senders or smtp_senders(settings)  # before claiming: a bad setting must hold nothing
     token, entries = claim_due(store, worker, limit=limit)
     summary = DeliverySummary(claimed=len(entries), unknown=len(unknown))
     if not entries:
         return summary
-    open_sender = senders or smtp_senders(settings)
     counts = {"sent": 0, "retried": 0, "failed": 0, "unknown": len(unknown)}
     pending = list(entries)
     try:
