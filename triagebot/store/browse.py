@@ -88,7 +88,7 @@ class QueueLine:
     status: ReviewStatus
     answered: bool
     escalated: bool
-    created_at: datetime
+    asked_at: datetime  # when the question was sent (when the draft was made if the mail has no date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +267,7 @@ def queue_page(store: Store, query: QueueQuery) -> QueuePage:
                         ThreadRow.answered,
                         ReviewItemRow.escalated,
                         ReviewItemRow.created_at,
+                        ThreadRow.started_at,
                     )
                 ).where(ReviewItemRow.id.in_(ids))
             )
@@ -285,7 +286,7 @@ def queue_page(store: Store, query: QueueQuery) -> QueuePage:
                 status=ReviewStatus(row.status),
                 answered=bool(row.answered),
                 escalated=bool(row.escalated),
-                created_at=row.created_at,
+                asked_at=row.started_at or row.created_at,
             )
             for row in (found[i] for i in ids if i in found)
         )

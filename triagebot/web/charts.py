@@ -10,9 +10,26 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-PALETTE = ("#2f6fb2", "#e08a1e", "#3a9a5b", "#c4473a", "#7d5ba6", "#8c6d46", "#d36ba8", "#6b7a8f", "#b8b13a")
+PALETTE = (
+    "#2f6fb2",
+    "#e08a1e",
+    "#3a9a5b",
+    "#c4473a",
+    "#7d5ba6",
+    "#8c6d46",
+    "#d36ba8",
+    "#6b7a8f",
+    "#b8b13a",
+    "#17a2b8",
+    "#9ecae9",
+    "#ffbf79",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#333f50",
+)
 BAR_HEIGHT = 22
-LABEL_WIDTH = 220
+LABEL_WIDTH = 300
 PLOT_WIDTH = 360
 
 
@@ -72,22 +89,23 @@ def stacked(
 
 def columns(title: str, periods: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]) -> Markup:
     """Stacked columns: one column per period, one colour per series (e.g. tips per week)."""
-    plot_height, column_width, left = 160, 28, 36
+    plot_height, column_width, left, top_margin = 180, 44, 36, 20
     totals = [sum(values[i] for _, values in series) for i in range(len(periods))]
     top = max(totals, default=0) or 1
     width = left + column_width * max(len(periods), 1) + 10
     legend_rows = (len(series) + 2) // 3
     height = plot_height + 40 + legend_rows * 18
+    usable = plot_height - top_margin
     parts = [
         f'<line x1="{left}" y1="{plot_height}" x2="{width - 6}" y2="{plot_height}" stroke="#888"/>',
-        f'<text x="{left - 4}" y="12" text-anchor="end">{top}</text>',
+        f'<text x="{left - 4}" y="{top_margin + 4}" text-anchor="end">{top}</text>',
         f'<text x="{left - 4}" y="{plot_height}" text-anchor="end">0</text>',
     ]
     for i, period in enumerate(periods):
         x = left + i * column_width + 3
         y = float(plot_height)
         for s, (name, values) in enumerate(series):
-            h = plot_height * values[i] / top
+            h = usable * values[i] / top
             if h > 0:
                 y -= h
                 parts.append(
@@ -95,8 +113,9 @@ def columns(title: str, periods: Sequence[str], series: Sequence[tuple[str, Sequ
                     f'fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(period)} {escape(name)}: '
                     f"{values[i]}</title></rect>"
                 )
-        if i % max(1, len(periods) // 8) == 0:
-            parts.append(f'<text x="{x}" y="{plot_height + 14}" class="small">{escape(period)}</text>')
+        if i % max(1, len(periods) // 8) == 0:  # "2025-W03" → "W03", the year only where it changes
+            label = period if i == 0 or period[:4] != periods[i - 1][:4] else period[5:]
+            parts.append(f'<text x="{x}" y="{plot_height + 14}" class="small">{escape(label)}</text>')
     parts.append(_legend([name for name, _ in series], plot_height + 26, columns=3))
     return _svg(max(width, 560), height, title, "".join(parts))
 
