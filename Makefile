@@ -1,11 +1,14 @@
-# The README's two commands: `make run` (set up, train, triage the samples, ingest the sample archive)
-# and `make test` (set up, lint, type-check, test). Both create .venv and install what is missing.
+# The README's two commands: `make run` (set up, triage the samples, ingest the sample archive, serve the
+# moderators' web app on 127.0.0.1 with a demo login) and `make test` (set up, lint, type-check, test).
+# Both create .venv and install what is missing.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DB := sqlite:///var/demo.sqlite3
+WEB_HOST ?= 127.0.0.1
+WEB_PORT ?= 8080
 
 .PHONY: run test lint typecheck unit system-deps bench clean
 
@@ -15,17 +18,24 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The model is trained by the first command that needs it (and again whenever it is stale).
 run: $(STAMP)
-	$(BIN)/triagebot train
 	$(BIN)/triagebot triage --jsonl samples/questions.jsonl --table
 	$(BIN)/triagebot --db $(DEMO_DB) ingest samples/archive; test $$? -le 3
-	$(BIN)/triagebot --db $(DEMO_DB) queue
+	@echo "demo moderator login for http://$(WEB_HOST):$(WEB_PORT)/ :"
+	@$(BIN)/triagebot --db $(DEMO_DB) user add demo --role moderator --generate --replace
+	exec $(BIN)/triagebot --db $(DEMO_DB) web --host $(WEB_HOST) --port $(WEB_PORT)
 
-# Services the tests start themselves (a private PostgreSQL); installed here when missing.
+# What the tests need from Debian (a private PostgreSQL they start themselves; chromium and Japanese
+# fonts for the browser tests); installed here when missing and when run as root.
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing PostgreSQL for the store tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && { [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi ipagothic; }; then \
+	  echo "installing chromium and Japanese fonts for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
 	fi
 
 lint: $(STAMP)
@@ -43,6 +53,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_triage.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_web.py
 
 clean:
 	rm -rf $(VENV) var models/classifier.*

@@ -15,10 +15,20 @@ from triagebot.config import Settings
 from triagebot.core.classify import Classifier, SymptomRules, TrainedModel
 from triagebot.core.details import DetailExtractor
 from triagebot.core.kb import KnowledgeBase
-from triagebot.core.models import Channel, InboundMessage, TriageResult
+from triagebot.core.models import (
+    Action,
+    Channel,
+    Decision,
+    DetailReport,
+    DraftReply,
+    InboundMessage,
+    Language,
+    TipScore,
+    TriageResult,
+)
 from triagebot.core.render import Renderer, make_environment
 from triagebot.core.triage import Triager
-from triagebot.errors import ConfigError, ModelError
+from triagebot.errors import ConfigError, InputError, ModelError
 from triagebot.kbfiles import load_knowledge_base
 from triagebot.modelstore import ModelMeta, load_model, save_model
 
@@ -72,6 +82,22 @@ class Engine:
     ) -> list[TriageResult]:
         """Triage a batch of messages at once."""
         return self.triager.triage_many(messages, channel)
+
+    def rerender(
+        self, tips: Sequence[TipScore], details: DetailReport, language: Language, channel: Channel
+    ) -> tuple[Action, DraftReply]:
+        """The reply for tips a moderator chose, with the details found earlier (used by relabel).
+
+        Raises:
+            InputError: a tip id the knowledge base does not have.
+        """
+        unknown = sorted({t.tip_id for t in tips} - set(self.kb.tip_ids))
+        if unknown:
+            raise InputError(f"no such tip: {', '.join(unknown)}")
+        missing = details.missing
+        action = Action.SUGGEST if tips else (Action.ASK if missing else Action.ABSTAIN)
+        decision = Decision(action, tuple(tips), missing, "tips chosen by a moderator")
+        return action, self.triager.renderer.render(decision, details, language, channel)
 
 
 def build_engine(

@@ -17,6 +17,24 @@ The defaults make `triagebot triage "…"` work in a checkout and, after `pip in
 
     [triage]
     threshold = 0.45        # override the threshold chosen at training time
+
+    [web]
+    host = "127.0.0.1"      # where `triagebot web` listens
+    port = 8080
+    https = false           # true when served over HTTPS (behind a proxy): cookies get Secure
+
+    [smtp]
+    host = "mail.example.org"   # unset: nothing is delivered, approved replies wait in the outbox
+    port = 587
+    security = "starttls"       # "starttls", "tls" (implicit TLS, usually port 465) or "none"
+    user = "triagebot"          # the password only from TRIAGEBOT_SMTP_PASSWORD
+    from_address = "CloudStack triage <triage@example.org>"
+    timeout = 30                # seconds for connecting and for each SMTP reply
+
+    [lists."users.cloudstack.apache.org"]   # keyed by the source name (the List-Id)
+    reply_to = "list"           # "list" (to `address`) or "author" (to the asker only)
+    address = "users@cloudstack.apache.org"
+    charset = "utf-8"           # or "iso-2022-jp" (falls back to UTF-8 for text it cannot encode)
 """
 
 from __future__ import annotations
@@ -24,9 +42,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from triagebot.errors import ConfigError
 
@@ -82,6 +100,39 @@ class TriageSettings(_Section):
     threshold: float | None = None
 
 
+class WebSettings(_Section):
+    """The moderators' web app: where it listens, its cookies and its pages."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    https: bool = False  # cookies are marked Secure only when the app is reached over HTTPS
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    page_size: int = Field(default=50, ge=5, le=500)
+    deliver_seconds: float = Field(default=30.0, gt=0)  # pause between background outbox runs
+
+
+class SmtpSettings(_Section):
+    """The SMTP server approved mailing-list replies go out through (the password is a secret)."""
+
+    host: str | None = None  # None: delivery is off
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    from_address: str = "triagebot@localhost"
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=8, ge=1, le=100)  # temporary failures before a reply is failed
+    retry_seconds: float = Field(default=60.0, gt=0)  # first retry delay; doubles each attempt
+    retry_cap_seconds: float = Field(default=3600.0, gt=0)
+
+
+class ListSettings(_Section):
+    """How replies to one mailing list are addressed and encoded."""
+
+    reply_to: Literal["list", "author"] = "list"
+    address: str | None = None  # the list's posting address; without it replies go to the author
+    charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
+
+
 class SecretSettings(_Section):
     """Tokens and passwords; only ever set from the environment."""
 
@@ -89,6 +140,7 @@ class SecretSettings(_Section):
     slack_signing_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
     smtp_password: SecretStr | None = None
+    web_secret: SecretStr | None = None
 
 
 class Settings(_Section):
@@ -97,7 +149,14 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     database: DatabaseSettings = DatabaseSettings()
     triage: TriageSettings = TriageSettings()
+    web: WebSettings = WebSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    lists: dict[str, ListSettings] = Field(default_factory=dict)
     secrets: SecretSettings = SecretSettings()
+
+    def list_settings(self, source: str) -> ListSettings:
+        """The settings of the list named `source`, or the defaults for a list not configured."""
+        return self.lists.get(source, ListSettings())
 
 
 _ENV_KEYS: dict[str, tuple[str, str]] = {
@@ -110,6 +169,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "SLACK_SIGNING_SECRET": ("secrets", "slack_signing_secret"),
     "DISCORD_TOKEN": ("secrets", "discord_token"),
     "TRIAGEBOT_SMTP_PASSWORD": ("secrets", "smtp_password"),
+    "TRIAGEBOT_WEB_SECRET": ("secrets", "web_secret"),
 }
 
 

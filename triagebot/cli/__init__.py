@@ -38,7 +38,11 @@ COMMAND_MODULES = {
     "kb": "triagebot.cli.eval_cmds",
     "ingest": "triagebot.cli.archive_cmds",
     "work": "triagebot.cli.archive_cmds",
-    "queue": "triagebot.cli.archive_cmds",
+    "queue": "triagebot.cli.review_cmds",  # review_cmds adds approve/reject/… to archive_cmds' queue
+    "deliver": "triagebot.cli.review_cmds",
+    "outbox": "triagebot.cli.review_cmds",
+    "user": "triagebot.cli.web_cmds",
+    "web": "triagebot.cli.web_cmds",
 }
 
 

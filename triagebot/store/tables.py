@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from triagebot.store.views import ReviewStatus, TriageState
+from triagebot.store.views import OutboxState, ReviewStatus, TriageState, UserRole
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -170,7 +170,11 @@ class ReviewItemRow(Base):
     """The single review item of a question thread: the current draft and its moderation state."""
 
     __tablename__ = "review_items"
-    __table_args__ = (CheckConstraint(_in("status", ReviewStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_in("status", ReviewStatus), name="status"),
+        # Covers the queue's filters, so counting 10,000 items never reads the wide draft rows.
+        Index("ix_review_items_queue", "status", "language", "tip_keys", "missing_keys"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), unique=True)
@@ -187,23 +191,78 @@ class ReviewItemRow(Base):
     missing_keys: Mapped[str] = mapped_column(Text)
     triage_result_id: Mapped[int] = mapped_column(ForeignKey("triage_results.id"))
     based_on_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    # "wrong-tip: the question is about …": the reject reason code, then the moderator's words.
+    reason: Mapped[str | None] = mapped_column(Text)
+    escalated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    relabelled: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditRow(Base):
-    """One change or note on a thread's review: from → to status, who, why, when."""
+    """One recorded action: who, when, what (`action`), the state before and after, and why.
+
+    `thread_id` is empty for actions that concern no thread (an account created, a delivery resolved).
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"), index=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
     review_item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id"))
     from_status: Mapped[str | None] = mapped_column(String(10))
     to_status: Mapped[str | None] = mapped_column(String(10))
     actor: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(40), server_default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+
+
+class UserRow(Base):
+    """A moderator account: Argon2 password hash, role, and the login throttle's counters."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", UserRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(12))
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxRow(Base):
+    """One approved reply on its way out; `message_id` is fixed before any attempt (the idempotency key)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("state", OutboxState), name="state"),
+        Index("ix_outbox_state_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    # mail: {"to": [...], "cc": [...], "list": "..."}; chat: {"channel": "...", "thread": "..."}
+    destination: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # Core handles on the tables, for bulk statements: ORM bulk inserts with RETURNING cost far more per row.
@@ -213,3 +272,5 @@ MESSAGES = cast(Table, MessageRow.__table__)
 TRIAGE_RESULTS = cast(Table, TriageResultRow.__table__)
 REVIEW_ITEMS = cast(Table, ReviewItemRow.__table__)
 AUDIT_LOG = cast(Table, AuditRow.__table__)
+USERS = cast(Table, UserRow.__table__)
+OUTBOX = cast(Table, OutboxRow.__table__)

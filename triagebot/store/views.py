@@ -163,3 +163,27 @@ class Recorded:
     lost: int  # results dropped because the claim had passed to another worker
     drafted: int  # review items created
     updated: int  # pending drafts rewritten after a follow-up from the asker
+
+
+class UserRole(StrEnum):
+    """What a moderator account may do: review, plus maintain the knowledge base, plus administer."""
+
+    MODERATOR = "moderator"
+    MAINTAINER = "maintainer"
+    ADMIN = "admin"
+
+
+class OutboxState(StrEnum):
+    """Delivery state of one approved reply; only `queued` and due `retry` rows are ever attempted.
+
+    A row is marked `sending` (and committed) before the SMTP conversation starts and `sent` after it.
+    A row found still `sending` after a crash may or may not have reached the server, so it is never
+    retried automatically: it becomes `unknown` and waits for a moderator (exactly once, not at least once).
+    """
+
+    QUEUED = "queued"  # waiting for its first attempt
+    SENDING = "sending"  # an attempt is under way (or its process died during it)
+    SENT = "sent"  # the server accepted it
+    RETRY = "retry"  # a temporary failure; tried again at next_attempt_at
+    FAILED = "failed"  # a permanent failure (5xx, or too many attempts); not retried
+    UNKNOWN = "unknown"  # the sender died mid-attempt; a moderator decides whether to resend

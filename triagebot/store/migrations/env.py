@@ -24,6 +24,9 @@ def _migrate(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # SQLite's DDL is transactional, but Alembic assumes not and would commit after each migration,
+        # letting another process run the next one in between: one transaction for the whole upgrade.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
