@@ -132,13 +132,18 @@ class TriageAhead:
 
 @dataclass(frozen=True, slots=True)
 class IngestSummary:
-    """What an ingest run did. `read` = `new` + `duplicates` + `skipped`; `errors` says why each skip."""
+    """What an ingest run did. `read` = `new` + `duplicates` + `skipped`; `errors` says why each skip.
+
+    `notices` are about messages that were stored all the same (cut to fit the limits, split off a
+    damaged separator): reported, not counted as skipped.
+    """
 
     read: int = 0
     new: int = 0
     duplicates: int = 0
     skipped: int = 0
     errors: tuple[tuple[str, str], ...] = ()
+    notices: tuple[tuple[str, str], ...] = ()
     triaged: int = 0
     drafted: int = 0
     updated: int = 0
@@ -198,10 +203,11 @@ def ingest(
     placer = Placer(source=source)
     counts = {"read": 0, "new": 0, "duplicates": 0, "skipped": 0, "triaged": 0, "drafted": 0, "updated": 0}
     errors: list[tuple[str, str]] = []
+    notices: list[tuple[str, str]] = []
     pending: list[InboundMessage] = []
 
     def current() -> IngestSummary:
-        return IngestSummary(errors=tuple(errors), **counts)
+        return IngestSummary(errors=tuple(errors), notices=tuple(notices), **counts)
 
     def flush() -> None:
         if not pending:
@@ -223,6 +229,9 @@ def ingest(
             progress(current())
 
     for item in records:
+        if isinstance(item, ReadProblem) and item.kept:
+            notices.append((item.where, item.why))
+            continue
         counts["read"] += 1
         why = item.why if isinstance(item, ReadProblem) else _unusable(item)
         if why is not None:

@@ -167,6 +167,7 @@ def test_cut_off_from_line_running_into_the_next_is_split_and_reported(tmp_path:
     assert len(problems) == 1
     assert problems[0].where == f"{tmp_path / 'a.mbox'}, line 9"
     assert "'From x@exam'" in problems[0].why and "message #2 starts after it" in problems[0].why
+    assert problems[0].kept  # a notice: every message was stored
 
 
 def test_body_without_final_line_break_running_into_a_separator_keeps_both(tmp_path: Path) -> None:

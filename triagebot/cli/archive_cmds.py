@@ -80,6 +80,7 @@ def _summary_json(summary: pipeline.IngestSummary) -> dict[str, Any]:
         "duplicates": summary.duplicates,
         "skipped": summary.skipped,
         "errors": [{"where": where, "why": why} for where, why in summary.errors],
+        "notices": [{"where": where, "why": why} for where, why in summary.notices],
     }
 
 
@@ -176,6 +177,10 @@ def ingest(
                 f"Triaged {summary.triaged:,} messages: {summary.drafted:,} new drafts, "
                 f"{summary.updated:,} drafts updated after follow-ups."
             )
+        for where, why in summary.notices[:SHOWN_ERRORS]:
+            click.echo(f"triagebot: note {where}: {why}", err=True)
+        if len(summary.notices) > SHOWN_ERRORS:
+            click.echo(f"triagebot: … and {len(summary.notices) - SHOWN_ERRORS:,} more notes", err=True)
         for where, why in summary.errors[:SHOWN_ERRORS]:
             click.echo(f"triagebot: skipped {where}: {why}", err=True)
         if len(summary.errors) > SHOWN_ERRORS:

@@ -271,7 +271,7 @@ def _with_cuts(record: Item, buffer: MessageBuffer) -> Iterator[Item]:
     yield record
     cuts = buffer.cuts
     if cuts and isinstance(record, InboundMessage):
-        yield ReadProblem(record.where, f"stored, but cut to fit the limits: {'; '.join(cuts)}")
+        yield ReadProblem(record.where, f"stored, but cut to fit the limits: {'; '.join(cuts)}", kept=True)
 
 
 def _read_single(path: Path) -> Iterator[Item]:
@@ -362,6 +362,7 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
                             f"{base}, line {damaged_number}",
                             f"damaged separator line {_show(damaged[:at])} ran into the next one: "
                             f"split there, message #{number + 1} starts after it",
+                            kept=True,
                         )
                     else:
                         feed(current, damaged, damaged_cut)
@@ -371,6 +372,7 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
                             f"{base}, line {suspect[1]}",
                             f"line {_show(suspect[0])} looks like a cut-off separator but is not one: "
                             f"not split there; what follows was kept as text of message #{number + 1}",
+                            kept=True,
                         )
                     suspect = None
                 if line.startswith(b"From ") and separator(line):

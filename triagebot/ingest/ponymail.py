@@ -55,7 +55,7 @@ def read_ponymail_json(data: bytes, where: str) -> Iterator[InboundMessage | Rea
             if isinstance(email.get(key), str) and len(email[key]) > limit
         ]
         if cuts and isinstance(item, InboundMessage):
-            yield ReadProblem(place, f"stored, but cut to fit the limits: {'; '.join(cuts)}")
+            yield ReadProblem(place, f"stored, but cut to fit the limits: {'; '.join(cuts)}", kept=True)
 
 
 # Fields that are text when present (null is taken as absent), and how long each may be.

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ReadProblem:
-    """A message or file that could not be read: where it is and why. The rest of the archive goes on."""
+    """A message or file that could not be read: where it is and why. The rest of the archive goes on.
+
+    With `kept` it is a notice about a message that was read and stored all the same (cut to fit the
+    limits, split off a damaged separator): reported, but not counted as skipped.
+    """
 
     where: str
     why: str
+    kept: bool = False
