@@ -15,12 +15,12 @@ from tests.store.factories import record
 from triagebot.app import Engine
 from triagebot.core.models import DetailReport
 from triagebot.errors import InputError
+from triagebot.pipeline import ingest
 from triagebot.review import (
     RejectReason,
     ReplyAddressing,
     approve,
     escalate,
-    ingest,
     reject,
     relabel,
 )
