@@ -42,7 +42,7 @@ def read_labelled(path: Path) -> tuple[list[InboundMessage], list[Gold]]:
         messages.append(
             InboundMessage(Channel.EMAIL, "eval", str(number), subject, clean_body(body), original=body)
         )
-        golds.append(Gold(labels, details))
+        golds.append(Gold(labels, details, str(item.get("id") or f"line {number}")))
     if not messages:
         fail(f"{path}: no labelled items", EXIT_USAGE)
     return messages, golds
@@ -70,6 +70,13 @@ def _report_text(report: Report) -> str:
         lines.append(
             f"  {row['threshold']:.2f}  {row['top1']:.3f} / {row['precision']:.3f} / {row['abstention']:.3f}"
         )
+    lines.append("reliability (top score bin: suggestions, observed precision):")
+    for cell in report.reliability:
+        lines.append(f"  [{cell.low:.1f}, {cell.high:.1f})  {cell.count:4d}  {cell.precision:.3f}")
+    lines.append(f"worst mistakes ({len(report.mistakes)}; id, gold, got, score):")
+    for mistake in report.mistakes:
+        gold = ",".join(mistake.gold) or "[]"
+        lines.append(f"  {mistake.id:<10} {gold:<36} {mistake.got:<22} {mistake.score:.3f}")
     return "\n".join(lines)
 
 
