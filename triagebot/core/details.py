@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from triagebot.core.kb import Hypervisor, KnowledgeBase, OsEntry, Release
+from triagebot.core.language import count_japanese
+from triagebot.core.logs import LOG_LEVEL, STACK_FRAME, TIMESTAMP
 from triagebot.core.models import DetailReport
 from triagebot.core.question import split_prose_and_logs
 from triagebot.core.versions import parse_version
@@ -774,10 +776,7 @@ _OUTPUT_MARKERS = (
     ("caused", "caused by:"), ("traceback", "traceback (most recent call"), ("logid", "(logid:"),
     ("cloud", "com.cloud."), ("cloudstack", "org.apache.cloudstack."),
 )  # fmt: skip
-_TIMESTAMP = re.compile(r"(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9][ t][0-2][0-9]:[0-5][0-9]")
-_LOG_LEVEL = re.compile(r"(?:ERROR|WARN|FATAL|SEVERE)[ \t]{1,3}\[|\[(?:ERROR|WARN|WARNING|FATAL|SEVERE)\]")
 _EXCEPTION = re.compile(r"Exception(?<=[A-Za-z]Exception)(?![A-Za-z])")
-_STACK_FRAME = re.compile(r"^[ \t]{1,8}at [a-z][\w$.]{2,200}\(", re.MULTILINE)
 _MYSQL_ERROR = re.compile(r"ERROR [0-9]{4} \(")
 _HTTP_STATUS = re.compile(r"http(?: error)?[ :/][0-9.]{0,4} ?[45][0-9]{2}(?![0-9])")
 _ERROR_CODE = re.compile(r"(?:error|エラー) ?(?:code)? ?[:\uff1a]? ?[45][0-9]{2}(?![0-9])")
@@ -912,16 +911,16 @@ def _has_output(scan: _Scan) -> bool:
     text, low, words = scan.text, scan.low, scan.words
     if any(word in words and marker in low for word, marker in _OUTPUT_MARKERS) or "```" in text:
         return True
-    if ":" in low and "-" in low and _TIMESTAMP.search(low):
+    if ":" in low and "-" in low and TIMESTAMP.search(low):
         return True
     if "exception" in low and _EXCEPTION.search(text):
         return True
     if not words.isdisjoint(("error", "warn", "warning", "fatal", "severe")) and (
-        _LOG_LEVEL.search(text) or _MYSQL_ERROR.search(text)
+        LOG_LEVEL.search(text) or _MYSQL_ERROR.search(text)
     ):
         return True
     checks = (
-        (".java:" in text or "Native Method" in text or "Unknown Source" in text, _STACK_FRAME, text),
+        (".java:" in text or "Native Method" in text or "Unknown Source" in text, STACK_FRAME, text),
         ("http" in low, _HTTP_STATUS, low),
         ("error" in words or "エラー" in low, _ERROR_CODE, low),
         ("failed" in words, _FAILED_MARK, low),
@@ -1154,7 +1153,6 @@ class DetailExtractor:
 
 SUBSTANTIAL_EN_WORDS = 14
 SUBSTANTIAL_JA_CHARS = 40
-_JA_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 
 
@@ -1166,7 +1164,7 @@ def _describes_enough(prose_and_logs: tuple[str, tuple[str, ...]]) -> bool:
     prose, logs = prose_and_logs
     if logs:
         return True
-    japanese = len(_JA_CHAR.findall(prose))
+    japanese = count_japanese(prose)
     if japanese >= 10:
         return japanese >= SUBSTANTIAL_JA_CHARS
     return len(_EN_WORD.findall(prose)) >= SUBSTANTIAL_EN_WORDS
