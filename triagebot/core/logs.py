@@ -21,7 +21,7 @@ STACK_FRAME = re.compile(r"^[ \t]{1,8}at [a-z][\w$.]{2,200}\(", re.MULTILINE)
 """An indented Java stack frame: `    at com.cloud.agent.Agent.run(Agent.java:42)`."""
 
 _LOG_LINE = re.compile(
-    r"""^\s*(?:
+    r"""^\s*+(?:  # possessive: a line of blanks must not be retried at every offset
         \d{4}-\d\d-\d\d[ T]\d\d:\d\d          # 2024-03-12 10:14:33
       | \d\d:\d\d:\d\d[.,]\d+                  # 10:14:33,512
       | [A-Z][a-z]{2}\s+\d{1,2}\s\d\d:\d\d    # Mar 12 10:14 (syslog)

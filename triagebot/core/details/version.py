@@ -115,7 +115,7 @@ class VersionFinder:
                 if len(hits) >= MAX_MENTIONS:
                     break
         if not hits:
-            return self._explicit(rest)
+            return self.explicit(rest)
         upgrade = self._is_upgrade(scan, hits)
         if upgrade:
             best = max(hits, key=lambda h: h.key)
@@ -128,7 +128,7 @@ class VersionFinder:
                 best = max(same, key=lambda h: h.key) if upgrade else same[0]
         return best.version
 
-    def _explicit(self, rest: str) -> str | None:
+    def explicit(self, rest: str) -> str | None:
         """A version written as `cloudstack-management-4.19.0.1` or `Implementation Version is ...`."""
         if not rest:
             return None
