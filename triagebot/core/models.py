@@ -41,6 +41,7 @@ class Action(StrEnum):
     SUGGEST = "suggest"  # at least one tip applies
     ASK = "ask-for-details"  # nothing fits, but details are missing: ask for them
     ABSTAIN = "abstain"  # nothing fits and nothing to ask: stay silent
+    NOT_A_QUESTION = "not-a-question"  # an announcement, vote, notice or thanks: no draft
 
 
 @dataclass(frozen=True, slots=True)

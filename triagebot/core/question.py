@@ -57,17 +57,30 @@ def make_question(subject: str, body: str) -> Question:
     return Question(subject=subject.strip(), body=body, language=language, prose=prose, log_lines=logs)
 
 
+FIELD_SEPARATOR = "\x1e"  # ASCII record separator: never typed; replaced by a space inside a field
+FIELDS = ("text", "head", "logs")
+
+
 def classifier_text(question: Question) -> str:
-    """The text the model sees: subject twice, the prose, then the log signatures."""
-    parts = [question.subject, question.subject, question.prose, *question.log_lines]
-    return "\n".join(part for part in parts if part)
+    """The text the model sees, as three fields joined by FIELD_SEPARATOR (see `text_field`).
+
+    `text`: subject twice, the prose, then the log signatures; `head`: the subject and the start of the
+    prose (what a terse title or a summary says); `logs`: the log signatures, one a line.
+    """
+    parts = (question.subject, question.subject, question.prose, *question.log_lines)
+    full = "\n".join(part for part in parts if part)
+    head = f"{question.subject}\n{question.prose[:HEAD_CHARS]}".strip()
+    logs = "\n".join(question.log_lines)
+    return FIELD_SEPARATOR.join((_plain(full), _plain(head), _plain(logs)))
 
 
-def head_text(question: Question) -> str:
-    """The subject and the start of the prose: what a terse title or a summary says."""
-    return f"{question.subject}\n{question.prose[:HEAD_CHARS]}".strip()
+def _plain(text: str) -> str:
+    return text.replace(FIELD_SEPARATOR, " ")
 
 
-def signature_text(question: Question) -> str:
-    """The log signatures, one a line."""
-    return "\n".join(question.log_lines)
+def text_field(text: str, field: str) -> str:
+    """One field of a `classifier_text`; a text without separators is all `text`, its start the head."""
+    parts = text.split(FIELD_SEPARATOR)
+    if len(parts) != len(FIELDS):
+        parts = [text, text[:HEAD_CHARS], ""]
+    return parts[FIELDS.index(field)]
