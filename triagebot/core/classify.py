@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triagebot.core.kb import KnowledgeBase
+from triagebot.core.language import has_japanese
 from triagebot.core.models import Classification, Question, TipScore
 from triagebot.core.question import classifier_text, text_field
 
@@ -477,7 +478,7 @@ def _phrase_for(feature: str, text: str, lowered: str) -> str:
     if kind == "words":
         return text[at : at + len(gram)]
     start, end = at, at + len(gram)
-    if any("\u3040" <= ch <= "\u9fff" for ch in gram):
+    if has_japanese(gram):
         start, end = max(0, at - 2), min(len(text), end + 2)
         return text[start:end].strip()
     while start > 0 and not text[start - 1].isspace():
