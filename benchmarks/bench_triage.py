@@ -1,7 +1,10 @@
 """Triage speed: in-process latency, `--jsonl` throughput, training time and CLI cold start.
 
-Run from the repository root: `.venv/bin/python benchmarks/bench_triage.py [--messages 10000]`.
-It trains into a temporary models directory, so models/ is left alone. Figures are printed, not asserted.
+Run from the repository root: `.venv/bin/python benchmarks/bench_triage.py [--messages 10000]
+[--compare /path/to/other/checkout]`. It trains into temporary models directories, so models/ is left
+alone. The `--jsonl` run and the cold start are repeated RUNS times and the median is printed; with
+`--compare`, the other checkout (with its own `.venv`) runs the same input in the same rounds, turn
+about, so both figures share the machine's load. Figures are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ def corpus() -> list[dict[str, str]]:
     return items
 
 
+RUNS = 5
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -48,6 +54,7 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000, help="messages for the --jsonl run")
+    parser.add_argument("--compare", type=Path, help="another checkout with its own .venv, timed alike")
     args = parser.parse_args()
     items = corpus()
     kb = load_knowledge_base(ROOT / "knowledge")
@@ -89,29 +96,52 @@ def main() -> None:
             "TRIAGEBOT_KB": str(ROOT / "knowledge"),
             "TRIAGEBOT_TEMPLATES": str(ROOT / "templates"),
         }
-        command = [sys.executable, "-m", "triagebot"]
-        tick = time.perf_counter()
-        done = subprocess.run(
-            [*command, "triage", "--jsonl", str(jsonl)], env=env, capture_output=True, check=False
-        )
-        seconds = time.perf_counter() - tick
-        lines = done.stdout.count(b"\n")
-        print(
-            f"--jsonl end to end (with replies): {args.messages} messages in {seconds:.2f} s = "
-            f"{args.messages / seconds:,.0f} messages/s (exit {done.returncode}, {lines} lines out)"
-        )
-
-        cold = []
-        for _ in range(5):
-            tick = time.perf_counter()
+        setups = {"this checkout": ([sys.executable, "-m", "triagebot"], env, ROOT)}
+        if args.compare:
+            other = args.compare.resolve()
+            other_env = {
+                **os.environ,
+                "TRIAGEBOT_MODELS": str(Path(tmp) / "other-models"),
+                "TRIAGEBOT_KB": str(other / "knowledge"),
+                "TRIAGEBOT_TEMPLATES": str(other / "templates"),
+            }
+            other_command = [str(other / ".venv" / "bin" / "python"), "-m", "triagebot"]
             subprocess.run(
-                [*command, "triage", "SELinux is set to enforcing"], env=env, capture_output=True, check=True
+                [*other_command, "train"], env=other_env, cwd=other, capture_output=True, check=True
             )
-            cold.append(time.perf_counter() - tick)
-        print(
-            f"CLI cold start (`triagebot triage TEXT`): median {statistics.median(cold):.2f} s, "
-            f"best {min(cold):.2f} s over 5 runs"
-        )
+            setups[str(other)] = (other_command, other_env, other)
+        rates: dict[str, list[float]] = {name: [] for name in setups}
+        cold: dict[str, list[float]] = {name: [] for name in setups}
+        for _ in range(RUNS):
+            for name, (command, run_env, cwd) in setups.items():
+                tick = time.perf_counter()
+                done = subprocess.run(
+                    [*command, "triage", "--jsonl", str(jsonl)],
+                    env=run_env,
+                    cwd=cwd,
+                    capture_output=True,
+                    check=False,
+                )
+                seconds = time.perf_counter() - tick
+                if done.returncode != 0 or done.stdout.count(b"\n") != args.messages:
+                    raise SystemExit(f"{name}: --jsonl run failed (exit {done.returncode})")
+                rates[name].append(args.messages / seconds)
+                tick = time.perf_counter()
+                subprocess.run(
+                    [*command, "triage", "SELinux is set to enforcing"],
+                    env=run_env,
+                    cwd=cwd,
+                    capture_output=True,
+                    check=True,
+                )
+                cold[name].append(time.perf_counter() - tick)
+        for name in setups:
+            print(
+                f"{name}: --jsonl end to end (with replies), {args.messages} messages: median "
+                f"{statistics.median(rates[name]):,.0f} messages/s (range {min(rates[name]):,.0f}–"
+                f"{max(rates[name]):,.0f}, {RUNS} runs); CLI cold start (`triagebot triage TEXT`): median "
+                f"{statistics.median(cold[name]):.2f} s (best {min(cold[name]):.2f} s)"
+            )
 
 
 if __name__ == "__main__":

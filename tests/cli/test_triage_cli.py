@@ -82,8 +82,9 @@ def test_json_output_has_the_public_shape(run) -> None:  # type: ignore[no-untyp
     lines = done.stdout.decode().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    assert set(result) == {"language", "tips", "details", "missing", "reply"}
+    assert set(result) == {"language", "action", "tips", "details", "missing", "reply"}
     assert result["language"] == "en"
+    assert result["action"] == "suggest"
     assert result["tips"][0]["id"] == "fqdn-resolution"
     assert isinstance(result["tips"][0]["score"], float) and result["tips"][0]["evidence"]
     assert result["details"] == {
@@ -93,6 +94,21 @@ def test_json_output_has_the_public_shape(run) -> None:  # type: ignore[no-untyp
         "specifics": True,
     }
     assert result["missing"] == []
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("[VOTE] Release Apache CloudStack 4.20.2.0 RC1", "Please vote on the candidate below."),
+        ("【告知】CloudStack ユーザー会 勉強会のお知らせ", "次回の勉強会を開催します。"),
+    ],
+)
+def test_json_marks_notices_as_not_a_question(run, subject: str, body: str) -> None:  # type: ignore[no-untyped-def]
+    done = run("triage", "--json", "--subject", subject, body)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.decode())
+    assert result["action"] == "not-a-question"
+    assert result["tips"] == [] and result["reply"] == ""
 
 
 def test_readable_summary_and_stdin(run) -> None:  # type: ignore[no-untyped-def]

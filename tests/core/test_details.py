@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from triagebot.core.details import SCAN_LIMIT, DetailExtractor
+from triagebot.core.details import MAX_PROSE, SCAN_LIMIT, DetailExtractor
 from triagebot.core.kb import (
     HypervisorCatalog,
     KnowledgeBase,
@@ -120,7 +120,57 @@ def test_explicit_version_far_down_a_long_paste(extractor: DetailExtractor) -> N
     body = "Here is my log.\n" + filler + "Implementation Version is 4.18.1.0\n"
     assert extractor.extract("", body).version == "4.18.1.0"
     bare = "Here is my log.\n" + filler + "we run 4.19 here\n"
-    assert extractor.extract("", bare).version is None
+    assert extractor.extract("", bare).version == "4.19"
+
+
+def _log(size: int) -> str:
+    """A management-server log of about `size` characters, naming other products and versions."""
+    lines = (
+        "2024-05-01 10:11:12,345 DEBUG [c.c.a.t.Request] (AgentManager-Handler-3:null) Seq 1-42: "
+        "Processing: { Ans: , MgmtId: 90520739175, via: 1, Ver: v1, Flags: 10 }\n",
+        "2024-05-01 10:11:13,001 WARN  [c.c.h.x.r.CitrixResourceBase] (DirectAgent-7:ctx-1) "
+        "XenServer 7.1 host check failed on xen-pool-2\n",
+        "    at com.cloud.hypervisor.xenserver.resource.CitrixResourceBase.execute(CitrixResourceBase.java:1234)\n",
+        "2024-05-01 10:11:14,210 INFO  [c.c.u.s.Script] (main) Executing: /bin/bash -c uname -r: "
+        "4.15.0-213-generic ubuntu 18.04\n",
+    )
+    out: list[str] = []
+    total = 0
+    while total < size:
+        line = lines[len(out) % len(lines)]
+        out.append(line)
+        total += len(line)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("size", [31_000, 200_000])
+@pytest.mark.parametrize("where", ["after", "between"])
+def test_details_in_prose_after_a_long_log_are_found(
+    extractor: DetailExtractor, size: int, where: str
+) -> None:
+    prose = "We run CloudStack 4.18.1.0 on Rocky Linux 8 with KVM and the host will not connect."
+    if where == "after":
+        body = "Here is the log:\n" + _log(size) + "\n" + prose + "\nAny idea?"
+    else:
+        body = "Here is the log:\n" + _log(size // 2) + "\n" + prose + "\n" + _log(size // 2)
+    assert len(body) > SCAN_LIMIT
+    report = extractor.extract("Host stays disconnected", body)
+    assert (report.version, report.os, report.hypervisor) == ("4.18.1.0", "Rocky Linux 8", "KVM")
+
+
+def test_names_inside_a_long_log_past_the_scan_are_not_details(extractor: DetailExtractor) -> None:
+    # beyond the first SCAN_LIMIT characters only prose counts: the XenServer and Ubuntu of the log do not
+    body = "Adding a host fails.\n" + "x " * (SCAN_LIMIT // 2) + "\n" + _log(60_000)
+    report = extractor.extract("", body)
+    assert (report.os, report.hypervisor) == (None, None)
+
+
+def test_prose_after_the_scan_is_read_only_up_to_its_limit(extractor: DetailExtractor) -> None:
+    filler = "2024-01-01 10:00:00,000 DEBUG [c.c.a.Agent] nothing to see\n" * (SCAN_LIMIT // 50)
+    chatter = "and then we looked at it again for a while\n" * (MAX_PROSE // 40)
+    body = filler + chatter + "the hosts run XCP-ng 8.2\n"
+    assert extractor.extract("", body).hypervisor is None
+    assert extractor.extract("", filler + "the hosts run XCP-ng 8.2\n" + chatter).hypervisor == "XCP-ng 8.2"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -456,3 +506,76 @@ def test_catalogs_pass_the_knowledge_base_cross_checks() -> None:
     assert kb.release("4.18") is not None and kb.release("4.18").version == "4.18.2.5"
     assert {o.family for o in kb.os} == {"el", "debian", "suse", "other"}
     assert {h.id for h in kb.hypervisors} >= {"kvm", "xenserver", "vmware", "hyperv", "ovm3", "lxc"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Issue-template posts
+# --------------------------------------------------------------------------------------------------
+
+_TEMPLATE = """<!--
+Verify first that your issue is not already reported. Always add information AFTER these comments.
+-->
+
+##### ISSUE TYPE
+ * Bug Report
+
+##### COMPONENT NAME
+~~~
+Management server
+~~~
+
+##### CLOUDSTACK VERSION
+<!-- New line separated list of affected versions, e.g. 4.19.0.0 -->
+{version}
+
+##### CONFIGURATION
+<!-- e.g. advanced zone, KVM or VMware hypervisor, NFS storage -->
+{configuration}
+
+##### OS / ENVIRONMENT
+<!-- e.g. Ubuntu 22.04 management server -->
+{environment}
+
+##### SUMMARY
+{summary}
+"""
+
+
+def test_template_details_come_from_their_sections(extractor: DetailExtractor) -> None:
+    body = _TEMPLATE.format(
+        version="4.18.1.0",
+        configuration="Advanced zone, KVM hosts, NFS primary storage",
+        environment="Rocky Linux 8 management server",
+        summary="After the upgrade from 4.17 the XenServer pool of the old zone and the new hosts disconnect.",
+    )
+    report = extractor.extract("Hosts disconnect", body)
+    assert (report.version, report.os, report.hypervisor) == ("4.18.1.0", "Rocky Linux 8", "KVM")
+
+
+def test_template_hints_and_empty_headings_are_not_details(extractor: DetailExtractor) -> None:
+    body = _TEMPLATE.format(version="", configuration="", environment="", summary="The host add fails.")
+    report = extractor.extract("Host add fails", body)
+    assert (report.version, report.os, report.hypervisor) == (None, None, None)
+    assert Detail.VERSION in report.missing and Detail.HYPERVISOR in report.missing
+
+
+def test_template_details_written_elsewhere_still_count(extractor: DetailExtractor) -> None:
+    body = _TEMPLATE.format(
+        version="",
+        configuration="",
+        environment="",
+        summary="On ACS 4.19 with Ubuntu 22.04 and KVM the host add fails.",
+    )
+    report = extractor.extract("", body)
+    assert (report.version, report.os, report.hypervisor) == ("4.19", "Ubuntu 22.04", "KVM")
+
+
+def test_hypervisor_from_the_environment_when_configuration_has_none(extractor: DetailExtractor) -> None:
+    body = _TEMPLATE.format(
+        version="4.20",
+        configuration="basic zone",
+        environment="Ubuntu 22.04, hosts on XCP-ng 8.2",
+        summary="x",
+    )
+    report = extractor.extract("", body)
+    assert (report.version, report.os, report.hypervisor) == ("4.20", "Ubuntu 22.04", "XCP-ng 8.2")

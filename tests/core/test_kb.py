@@ -144,3 +144,14 @@ def test_loader_prefixes_the_directory(tmp_path: Path) -> None:
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="knowledge directory not found"):
         load_knowledge_base(tmp_path / "nope")
+
+
+def test_out_of_scope_themes_add_examples_and_report_their_problems(files: dict[str, str]) -> None:
+    base = parse_knowledge_base(files)
+    files["out_of_scope/vpc.yaml"] = "examples:\n  - How do I add an ACL rule to a VPC tier?\n"
+    kb = parse_knowledge_base(files)
+    assert kb.out_of_scope == (*base.out_of_scope, "How do I add an ACL rule to a VPC tier?")
+    assert kb.digest != base.digest
+    files["out_of_scope/broken.yaml"] = "examples:\n  - fine\n  - [nested]\n"
+    problems = _problems(files)
+    assert any(p.file == "out_of_scope/broken.yaml" and p.line == 3 for p in problems), problems

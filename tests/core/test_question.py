@@ -36,7 +36,7 @@ def test_japanese_prose_with_english_logs_is_japanese() -> None:
     assert make_question("", body).language is Language.JA
 
 
-def test_logs_are_separated_and_reduced_to_informative_lines() -> None:
+def test_logs_are_separated_and_reduced_to_signatures() -> None:
     body = """I cannot add my KVM host.
 2024-03-12 10:14:33,512 DEBUG [c.c.a.t.Request] (AgentManager-Handler-1:null) (logid:1a2b3c4d) Seq 1-2
 2024-03-12 10:14:33,600 ERROR [c.c.r.ResourceManagerImpl] (qtp123-45:ctx-ab12) (logid:1a2b3c4d) Unable to add the host
@@ -46,9 +46,49 @@ com.cloud.exception.DiscoveryException: Unable to add the host
 What am I missing?"""
     prose, logs = split_prose_and_logs(body)
     assert prose == "I cannot add my KVM host.\nWhat am I missing?"
-    assert any(line.startswith("ERROR [c.c.r.ResourceManagerImpl]") for line in logs)
-    assert all("DEBUG" not in line for line in logs)
-    assert all("logid" not in line and "2024-03-12" not in line for line in logs)
+    assert logs == (
+        "Unable to add the host",
+        "DiscoveryException",
+        "com.cloud.exception.DiscoveryException",
+        "com.cloud.exception.DiscoveryException: Unable to add the host",
+    )
+
+
+TEMPLATE_POST = """\
+<!--
+Verify first that your issue is not already reported on GitHub.
+-->
+##### ISSUE TYPE
+ * Bug Report
+
+##### CLOUDSTACK VERSION
+4.18.1.0
+
+##### OS / ENVIRONMENT
+Ubuntu 22.04
+
+##### SUMMARY
+cloudstack-agent will not start on the new host
+
+##### STEPS TO REPRODUCE
+<!-- For bugs, show exactly how to reproduce the problem -->
+
+##### EXPECTED RESULTS
+
+##### ACTUAL RESULTS
+~~~
+2024-03-12 10:14:33,600 ERROR [cloud.agent.AgentShell] (main:null) Unable to start agent: 172.16.4.9
+~~~
+"""
+
+
+def test_template_post_reads_summary_first_without_boilerplate() -> None:
+    question = make_question("agent down", TEMPLATE_POST)
+    assert question.prose.splitlines()[0] == "cloudstack-agent will not start on the new host"
+    assert "Verify first" not in question.prose and "reproduce the problem" not in question.prose
+    assert "EXPECTED" not in question.prose and "#####" not in question.prose
+    assert question.prose.splitlines()[1:3] == ["* Bug Report", "4.18.1.0"]
+    assert question.log_lines == ("Unable to start agent",)
 
 
 def test_shell_prompts_and_fences_are_not_prose() -> None:

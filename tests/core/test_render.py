@@ -54,3 +54,29 @@ def test_java_table_groups_consecutive_series(kb: KnowledgeBase) -> None:
     assert rows["4.14–4.19"] == "11"
     assert rows["4.10–4.13"] == "8"
     assert any(r.startswith("4.20") and j == "17" for r, j in rows.items())
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_several_tips_lead_with_the_first_and_name_the_others_briefly(
+    kb: KnowledgeBase, language: str
+) -> None:
+    from pathlib import Path
+
+    from triagebot.app import read_templates
+    from triagebot.core.models import Action, Channel, Decision, DetailReport, Language, TipScore
+    from triagebot.core.render import Renderer, make_environment
+
+    templates = read_templates(Path(__file__).resolve().parents[2] / "templates")
+    renderer = Renderer(kb, make_environment(templates))
+    tips = (TipScore("selinux", 0.9), TipScore("nfs-storage", 0.5), TipScore("firewall-ports", 0.3))
+    lang = Language(language)
+    reply = renderer.render(Decision(Action.SUGGEST, tips, (), "test"), DetailReport(), lang, Channel.EMAIL)
+    first, second, third = (kb.tip(t.tip_id) for t in tips)
+    text = reply.text
+    positions = [text.index(tip.title.get(language)) for tip in (first, second, third)]
+    assert positions == sorted(positions)
+    for tip in (first, second, third):
+        assert tip.summary.get(language) in text
+    assert all(step in text for step in first.fix.get(language))  # the first in full
+    others = [*second.fix.get(language), *third.fix.get(language)]
+    assert not any(step in text for step in others)  # the others by title and summary only

@@ -53,7 +53,6 @@ def test_exact_error_strings_find_their_tip(engine: Engine, body: str, tip: str)
 @pytest.mark.parametrize(
     "body",
     [
-        "[ANNOUNCE] Apache CloudStack 4.19.1.0 released. Thanks to everyone who voted!",
         "How do I create a VPC with two tiers and network ACLs allowing only port 443 between them?",
         "Unsubscribe me please",
         "Proxmox のクラスタで Ceph の OSD が落ちます。どう調べればいいですか？",
@@ -77,6 +76,21 @@ def test_suggestions_are_ranked_with_evidence_and_within_range(engine: Engine) -
     assert all(0.0 <= t.score <= 1.0 for t in tips)
     assert [t.score for t in tips] == sorted((t.score for t in tips), reverse=True)
     assert tips[0].evidence, "moderators need to see why"
+
+
+def test_two_causes_give_two_ranked_tips(engine: Engine) -> None:
+    result = engine.triage(
+        _msg(
+            "Two things on my new 4.19 install. cloudstack-setup-databases printed SELinux is set to enforcing, "
+            "and adding secondary storage fails with mount.nfs: access denied by server while mounting "
+            "10.0.0.9:/export/secondary"
+        )
+    )
+    ids = [t.tip_id for t in result.classification.tips]
+    assert {"selinux", "nfs-storage"} <= set(ids[:3])
+    scores = [t.score for t in result.classification.tips]
+    assert scores == sorted(scores, reverse=True) and len(ids) <= 3
+    assert "also" in result.decision.why
 
 
 def test_log_paste_does_not_drown_the_question(engine: Engine) -> None:

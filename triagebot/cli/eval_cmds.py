@@ -42,7 +42,7 @@ def read_labelled(path: Path) -> tuple[list[InboundMessage], list[Gold]]:
         messages.append(
             InboundMessage(Channel.EMAIL, "eval", str(number), subject, clean_body(body), original=body)
         )
-        golds.append(Gold(labels, details))
+        golds.append(Gold(labels, details, str(item.get("id") or f"line {number}")))
     if not messages:
         fail(f"{path}: no labelled items", EXIT_USAGE)
     return messages, golds
@@ -70,24 +70,108 @@ def _report_text(report: Report) -> str:
         lines.append(
             f"  {row['threshold']:.2f}  {row['top1']:.3f} / {row['precision']:.3f} / {row['abstention']:.3f}"
         )
+    lines.append("reliability (top score bin: suggestions, observed precision):")
+    for cell in report.reliability:
+        lines.append(f"  [{cell.low:.1f}, {cell.high:.1f})  {cell.count:4d}  {cell.precision:.3f}")
+    lines.append(f"worst mistakes ({len(report.mistakes)}; id, gold, got, score):")
+    for mistake in report.mistakes:
+        gold = ",".join(mistake.gold) or "[]"
+        lines.append(f"  {mistake.id:<10} {gold:<36} {mistake.got:<22} {mistake.score:.3f}")
+    return "\n".join(lines)
+
+
+# (name, training options, classifier mode): each row retrains in memory without one part
+ABLATION: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("both (all blocks, rules)", {}, "both"),
+    ("rules only", {}, "rules"),
+    ("model only", {"use_rules": False}, "model"),
+    ("without chars block", {"blocks": ("words", "head", "logs")}, "both"),
+    ("without words block", {"blocks": ("chars", "head", "logs")}, "both"),
+    ("without head block", {"blocks": ("chars", "words", "logs")}, "both"),
+    ("without logs block", {"blocks": ("chars", "words", "head")}, "both"),
+    ("without class weights", {"class_weight": None}, "both"),
+)
+
+
+def ablation_rows(ctx: CliContext, messages: list[InboundMessage], golds: list[Gold]) -> list[dict[str, Any]]:
+    """Retrain without each part in turn and score the labelled file: what each part earns."""
+    from triagebot.core.classify import Classifier, SymptomRules
+    from triagebot.core.training import train_model
+    from triagebot.kbfiles import load_knowledge_base
+
+    knowledge = load_knowledge_base(ctx.settings.paths.knowledge)
+    rules = SymptomRules(knowledge)
+    questions = [make_question(m.subject, m.text) for m in messages]
+    rows: list[dict[str, Any]] = []
+    trained: dict[str, Any] = {}
+    for name, options, mode in ABLATION:
+        key = json.dumps(options, sort_keys=True)
+        if key not in trained:
+            trained[key] = train_model(knowledge, **options)
+        classifier = Classifier(trained[key], rules, mode=mode)
+        scored = classifier.score_many(questions)
+        results = classifier.classify_many(questions)
+        preds = [
+            Predicted(tuple(t.tip_id for t in r.tips), s.scores, {})
+            for r, s in zip(results, scored, strict=True)
+        ]
+        report = evaluate(golds, preds, classifier.threshold)
+        rows.append(
+            {
+                "variant": name,
+                "threshold": classifier.threshold,
+                "top1": report.top1,
+                "top3": report.top3,
+                "precision": report.top_precision,
+                "coverage": report.coverage,
+                "abstention": report.abstention,
+            }
+        )
+    return rows
+
+
+def _ablation_text(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| variant | threshold | top-1 | top-3 | precision | coverage | abstention |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['variant']} | {row['threshold']:.2f} | {row['top1']:.3f} | {row['top3']:.3f} | "
+            f"{row['precision']:.3f} | {row['coverage']:.3f} | {row['abstention']:.3f} |"
+        )
     return "\n".join(lines)
 
 
 @cli.command("eval")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--ablation",
+    is_flag=True,
+    help="Instead, retrain in memory without each part (rules, model, each feature block, class "
+    "weights) and print what each variant scores (slow: one training per variant).",
+)
 @click.pass_obj
-def eval_command(ctx: CliContext, file: Path, as_json: bool) -> None:
+def eval_command(ctx: CliContext, file: Path, as_json: bool, ablation: bool) -> None:
     """Score triage on a labelled JSONL file (subject, body, labels, details per line).
 
     \b
     Example:
       triagebot eval dev/dev.jsonl
       triagebot eval dev/dev.jsonl --json | jq .top1
+      triagebot eval dev/dev.jsonl --ablation
     """
     from triagebot.app import build_engine
 
     messages, golds = read_labelled(file)
+    if ablation:
+        try:
+            rows = ablation_rows(ctx, messages, golds)
+        except TriagebotError as exc:
+            fail(str(exc))
+        click.echo(json.dumps(rows) if as_json else _ablation_text(rows))
+        return
     try:
         engine = build_engine(ctx.settings, notify=lambda m: click.echo(f"triagebot: {m}", err=True))
         results = engine.triage_batch(messages)

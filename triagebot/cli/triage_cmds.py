@@ -71,6 +71,7 @@ def result_json(result: TriageResult) -> dict[str, Any]:
     details = result.details
     return {
         "language": result.question.language.value,
+        "action": result.decision.action.value,
         "tips": [
             {"id": t.tip_id, "score": round(t.score, 4), "evidence": list(t.evidence)}
             for t in result.classification.tips

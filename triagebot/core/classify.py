@@ -25,15 +25,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triagebot.core.kb import KnowledgeBase
+from triagebot.core.language import has_japanese
 from triagebot.core.models import Classification, Question, TipScore
-from triagebot.core.question import classifier_text
+from triagebot.core.question import classifier_text, text_field
 from triagebot.core.safety import defuse_user_text
 
 OUT_OF_SCOPE = "__out_of_scope__"
-TARGET_PRECISION = 0.88
-MIN_ABSTENTION = 0.9
 MAX_TIPS = 3
-RELATIVE_CUT = 0.4  # a second or third tip must score at least this share of the first
+RELATIVE_CUT = 0.3  # a second or third tip must score at least this share of the first
+SECOND_SHARE = 0.5  # ... and at least this share of the threshold: the first tip clears the bar alone
+MODES = ("both", "model", "rules")  # what scores a question; "model" and "rules" are for the ablation
 RULE_TEXT_LIMIT = 300_000
 FALLBACK_THRESHOLD = 0.5
 _WORD = r"(?u)\b[A-Za-z_][A-Za-z0-9_.\-]+\b"
@@ -97,6 +98,7 @@ class SweepPoint:
     coverage: float  # share of in-scope examples that get a suggestion
     precision: float  # share of suggestions whose top tip is right
     abstention: float  # share of out-of-scope examples left alone
+    gain: float = 0.0  # (+1 per right top suggestion, −2 per wrong one) per example
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
@@ -114,6 +116,7 @@ class FeatureBlock:
     idf: NDArray[np.float64]
     sublinear_tf: bool
     offset: int  # first column of this block in the joined feature space
+    field: str = "text"  # which field of the classifier text this block reads (`text_field`)
 
     def grams(self, text: str) -> list[str]:
         """The n-grams the fitted vectorizer would count (lower-cased, as scikit-learn does)."""
@@ -233,7 +236,8 @@ def _block_entries(
     columns: list[int] = []
     counts: list[int] = []
     lengths: list[int] = []
-    for text in texts:
+    for whole in texts:
+        text = text_field(whole, block.field)
         counted: dict[int, int]
         if block.analyzer == "char_wb":
             found: list[int] = []
@@ -377,9 +381,14 @@ class SymptomRules:
 class Classifier:
     """Ranks tips for questions with a trained model and the symptom rules."""
 
-    def __init__(self, model: TrainedModel, rules: SymptomRules, threshold: float | None = None) -> None:
+    def __init__(
+        self, model: TrainedModel, rules: SymptomRules, threshold: float | None = None, mode: str = "both"
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.model = model
         self.rules = rules
+        self.mode = mode
         self.threshold = model.threshold if threshold is None else threshold
         self._columns = [model.compiled.classes.index(label) for label in model.labels]
         self._word_cache: dict[str, tuple[int, ...]] = {}
@@ -401,8 +410,10 @@ class Classifier:
         rows = compiled.features_many(texts, self._word_cache)
         probabilities = compiled.probabilities_many(rows)[:, self._columns].tolist()
         scored = []
+        if self.mode == "rules":
+            probabilities = [[0.0] * len(self.model.labels) for _ in questions]
         for index, (question, text) in enumerate(zip(questions, texts, strict=True)):
-            hits = self.rules.match(question.full_text)
+            hits = self.rules.match(question.full_text) if self.mode != "model" else {}
             scores = dict(zip(self.model.labels, probabilities[index], strict=True))
             for tip_id, (confidence, _) in hits.items():
                 scores[tip_id] = max(scores.get(tip_id, 0.0), confidence)
@@ -414,7 +425,10 @@ class Classifier:
         chosen: list[TipScore] = []
         best_below: TipScore | None = None
         for tip_id, score in ranked:
-            good = score >= self.threshold and (not chosen or score >= RELATIVE_CUT * chosen[0].score)
+            if chosen:
+                good = score >= SECOND_SHARE * self.threshold and score >= RELATIVE_CUT * chosen[0].score
+            else:
+                good = score >= self.threshold
             if good and len(chosen) < MAX_TIPS:
                 chosen.append(TipScore(tip_id, round(score, 4), self._evidence(tip_id, scored)))
             else:
@@ -466,7 +480,7 @@ def _phrase_for(feature: str, text: str, lowered: str) -> str:
     if kind == "words":
         return text[at : at + len(gram)]
     start, end = at, at + len(gram)
-    if any("\u3040" <= ch <= "\u9fff" for ch in gram):
+    if has_japanese(gram):
         start, end = max(0, at - 2), min(len(text), end + 2)
         return text[start:end].strip()
     while start > 0 and not text[start - 1].isspace():

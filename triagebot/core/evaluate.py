@@ -1,4 +1,5 @@
-"""Score triage against a labelled set: tips, abstention, the four details, and a threshold sweep."""
+"""Score triage against a labelled set: tips, abstention, the four details, a threshold sweep, the worst
+mistakes and a reliability table (does a score of 0.8 mean right four times in five?)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from triagebot.core.versions import parse_version
 
 DETAILS = ("version", "os", "hypervisor")
 SWEEP = tuple(round(0.05 * i, 2) for i in range(2, 19))
+BINS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+WORST = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,7 @@ class Gold:
 
     labels: tuple[str, ...]
     details: Mapping[str, Any]
+    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,26 @@ class TipMetrics:
 
 
 @dataclass(frozen=True, slots=True)
+class Mistake:
+    """A wrong or missing suggestion: what was right, what was said (`-` for nothing), how sure."""
+
+    id: str
+    gold: tuple[str, ...]
+    got: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityBin:
+    """Suggestions whose top score fell in [low, high) and the share of them that were right."""
+
+    low: float
+    high: float
+    count: int
+    precision: float
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything `triagebot eval` prints."""
 
@@ -59,6 +83,8 @@ class Report:
     specifics: float
     sweep: tuple[dict[str, float], ...] = field(default=())
     threshold: float = 0.0
+    mistakes: tuple[Mistake, ...] = field(default=())
+    reliability: tuple[ReliabilityBin, ...] = field(default=())
 
 
 def _ratio(good: int, total: int) -> float:
@@ -124,7 +150,46 @@ def evaluate(golds: Sequence[Gold], preds: Sequence[Predicted], threshold: float
         specifics=specifics,
         sweep=tuple(sweep(golds, preds)),
         threshold=threshold,
+        mistakes=tuple(mistakes(golds, preds)),
+        reliability=tuple(reliability(golds, preds)),
     )
+
+
+def _top(pred: Predicted) -> tuple[str, float]:
+    """The suggested top tip and its score, or ("-", best score of any tip) when nothing was said."""
+    if pred.tips:
+        return pred.tips[0], round(pred.scores.get(pred.tips[0], 0.0), 4)
+    return "-", round(max(pred.scores.values(), default=0.0), 4)
+
+
+def mistakes(golds: Sequence[Gold], preds: Sequence[Predicted], limit: int = WORST) -> list[Mistake]:
+    """Wrong top suggestions first (most confident first), then in-scope items left without one."""
+    wrong: list[Mistake] = []
+    missed: list[Mistake] = []
+    for gold, pred in zip(golds, preds, strict=True):
+        got, score = _top(pred)
+        if pred.tips and got not in gold.labels:
+            wrong.append(Mistake(gold.id, gold.labels, got, score))
+        elif not pred.tips and gold.labels:
+            missed.append(Mistake(gold.id, gold.labels, got, score))
+    wrong.sort(key=lambda m: (-m.score, m.id))
+    missed.sort(key=lambda m: (-m.score, m.id))
+    return (wrong + missed)[:limit]
+
+
+def reliability(
+    golds: Sequence[Gold], preds: Sequence[Predicted], bins: Sequence[float] = BINS
+) -> list[ReliabilityBin]:
+    """Observed precision of the top suggestion per score bin; `[]` items count as wrong."""
+    rows = []
+    for low, high in zip(bins, bins[1:], strict=False):
+        outcomes = [
+            pred.tips[0] in gold.labels
+            for gold, pred in zip(golds, preds, strict=True)
+            if pred.tips and low <= pred.scores.get(pred.tips[0], 0.0) < high
+        ]
+        rows.append(ReliabilityBin(low, min(high, 1.0), len(outcomes), _ratio(sum(outcomes), len(outcomes))))
+    return rows
 
 
 def sweep(golds: Sequence[Gold], preds: Sequence[Predicted]) -> list[dict[str, float]]:

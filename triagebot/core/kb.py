@@ -156,6 +156,12 @@ class OutOfScope(_Strict):
     examples: list[NonEmpty] = Field(min_length=MIN_OUT_OF_SCOPE)
 
 
+class OutOfScopeTheme(_Strict):
+    """More questions no tip answers, on one theme (`out_of_scope/<theme>.yaml`)."""
+
+    examples: list[NonEmpty] = Field(min_length=1)
+
+
 class TemplateSet(_Strict):
     """The SystemVM template a release uses: its version, download folder and file per hypervisor."""
 
@@ -251,6 +257,7 @@ class KnowledgeBase:
 
 TIPS_DIR = "tips/"
 OUT_OF_SCOPE_FILE = "out_of_scope.yaml"
+OUT_OF_SCOPE_DIR = "out_of_scope/"  # more out-of-scope files, one per theme, same shape as the main one
 CATALOG_FILES = {
     "releases": "catalog/releases.yaml",
     "os": "catalog/os.yaml",
@@ -361,8 +368,8 @@ def parse_knowledge_base(files: Mapping[str, str]) -> KnowledgeBase:
     """Validate every knowledge-base file and build the KnowledgeBase.
 
     Args:
-        files: relative path (`tips/selinux.yaml`, `catalog/releases.yaml`, `out_of_scope.yaml`)
-            to file text.
+        files: relative path (`tips/selinux.yaml`, `catalog/releases.yaml`, `out_of_scope.yaml`,
+            `out_of_scope/vpc.yaml`) to file text.
 
     Raises:
         KnowledgeBaseError: listing every problem found, each with file, line and field.
@@ -399,6 +406,11 @@ def parse_knowledge_base(files: Mapping[str, str]) -> KnowledgeBase:
         problems.append(Problem(TIPS_DIR, None, "", "no tips found"))
 
     out_of_scope = _required(OutOfScope, OUT_OF_SCOPE_FILE, files, problems)
+    extra_out_of_scope: list[str] = []
+    for name in sorted(n for n in files if n.startswith(OUT_OF_SCOPE_DIR)):
+        theme = _validate(OutOfScopeTheme, name, files[name], problems)
+        if theme is not None:
+            extra_out_of_scope.extend(theme[0].examples)
     releases = _required(ReleaseCatalog, CATALOG_FILES["releases"], files, problems)
     os_catalog = _required(OsCatalog, CATALOG_FILES["os"], files, problems)
     hypervisors = _required(HypervisorCatalog, CATALOG_FILES["hypervisors"], files, problems)
@@ -409,7 +421,7 @@ def parse_knowledge_base(files: Mapping[str, str]) -> KnowledgeBase:
         raise KnowledgeBaseError(problems)
     return KnowledgeBase(
         tips=tuple(tips),
-        out_of_scope=tuple(out_of_scope[0].examples),
+        out_of_scope=(*out_of_scope[0].examples, *extra_out_of_scope),
         releases=tuple(releases[0].releases),
         os=tuple(os_catalog[0].os),
         hypervisors=tuple(hypervisors[0].hypervisors),

@@ -1,4 +1,9 @@
-"""Tell Japanese from English by the script of the author's own words."""
+"""Tell Japanese from English: the one place that knows which characters are Japanese.
+
+`detect_language` decides the language of a whole text; `has_japanese` and `count_japanese` answer
+the smaller questions other stages ask ("is this line prose in Japanese", "how much Japanese is
+there"), so every stage agrees on what counts as Japanese.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,19 @@ from triagebot.core.models import Language
 
 _KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\uff66-\uff9f\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 SAMPLE = 4000
+
+
+def has_japanese(text: str) -> bool:
+    """True when `text` holds at least one kana or kanji."""
+    return not text.isascii() and _JAPANESE.search(text) is not None
+
+
+def count_japanese(text: str) -> int:
+    """The number of kana and kanji in `text`."""
+    return 0 if text.isascii() else len(_JAPANESE.findall(text))
 
 
 def detect_language(text: str) -> Language:

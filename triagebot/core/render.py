@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import DictLoader, Environment, StrictUndefined
 
 from triagebot.core.kb import KnowledgeBase, Release, Tip, VersionRange
-from triagebot.core.models import Channel, Decision, DetailReport, DraftReply, Language
+from triagebot.core.models import Action, Channel, Decision, DetailReport, DraftReply, Language
 from triagebot.core.safety import defuse_mentions
 
 DISCORD_LIMIT = 2000
@@ -54,7 +54,12 @@ class Renderer:
     def render(
         self, decision: Decision, details: DetailReport, language: Language, channel: Channel
     ) -> DraftReply:
-        """The reply for this decision, split into postable parts for the channel."""
+        """The reply for this decision, split into postable parts for the channel.
+
+        A post that is not a question (an announcement, a vote, a thanks) gets an empty draft: no parts.
+        """
+        if decision.action is Action.NOT_A_QUESTION:
+            return DraftReply(language=language, channel=channel, text="", parts=())
         key = (
             decision.action,
             tuple(t.tip_id for t in decision.tips),

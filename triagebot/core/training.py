@@ -6,6 +6,7 @@ Only `triagebot train` (and tests) import this module; triage itself runs the co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,9 +20,7 @@ from sklearn.svm import LinearSVC
 from triagebot.core.classify import (
     _WORD,
     FALLBACK_THRESHOLD,
-    MIN_ABSTENTION,
     OUT_OF_SCOPE,
-    TARGET_PRECISION,
     CompiledModel,
     FeatureBlock,
     SweepPoint,
@@ -29,28 +28,52 @@ from triagebot.core.classify import (
     TrainedModel,
 )
 from triagebot.core.kb import KnowledgeBase
-from triagebot.core.question import classifier_text, make_question
+from triagebot.core.question import classifier_text, make_question, text_field
+
+# Feature blocks: name → the field of the classifier text it reads (see `question.classifier_text`).
+# `chars` and `words` read the whole text; `head` the subject and the start of the prose, so a terse
+# title weighs as much as a long story; `logs` the log signatures, so an exception class counts
+# apart from the same word in prose.
+BLOCK_FIELDS = {"chars": "text", "words": "text", "head": "head", "logs": "logs"}
+BLOCKS = tuple(BLOCK_FIELDS)
+COST_WRONG = 2.0  # abstention is chosen for +1 per right top suggestion, −COST_WRONG per wrong one
 
 
-def build_pipeline(random_state: int = 0) -> Pipeline:
-    """The classifier as a plain, unfitted scikit-learn Pipeline."""
-    features = FeatureUnion(
-        [
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True, max_features=120_000
-                ),
-            ),
-            (
-                "words",
-                TfidfVectorizer(
-                    analyzer="word", token_pattern=_WORD, ngram_range=(1, 2), min_df=2, sublinear_tf=True
-                ),
-            ),
-        ]
+def _lower_field(text: str, field: str) -> str:
+    return text_field(text, field).lower()
+
+
+def _vectorizer(name: str) -> TfidfVectorizer:
+    preprocess = partial(_lower_field, field=BLOCK_FIELDS[name])
+    if name == "chars":
+        return TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 4),
+            min_df=2,
+            sublinear_tf=True,
+            max_features=120_000,
+            preprocessor=preprocess,
+        )
+    return TfidfVectorizer(
+        analyzer="word",
+        token_pattern=_WORD,
+        ngram_range=(1, 2),
+        min_df=2,
+        sublinear_tf=True,
+        preprocessor=preprocess,
     )
-    svm = LinearSVC(C=0.5, random_state=random_state)
+
+
+def build_pipeline(
+    random_state: int = 0, *, blocks: Sequence[str] = BLOCKS, class_weight: str | None = "balanced"
+) -> Pipeline:
+    """The classifier as a plain, unfitted scikit-learn Pipeline over the named feature blocks.
+
+    Classes are weighted by their inverse frequency (`balanced`) by default, so the large
+    out-of-scope class and the tips with many examples do not crowd out the small tips.
+    """
+    features = FeatureUnion([(name, _vectorizer(name)) for name in blocks])
+    svm = LinearSVC(C=0.5, random_state=random_state, class_weight=class_weight)
     model = CalibratedClassifierCV(svm, method="sigmoid", cv=3)
     return Pipeline([("features", features), ("model", model)])
 
@@ -70,23 +93,33 @@ def training_set(kb: KnowledgeBase) -> tuple[list[str], list[tuple[str, ...]]]:
 
 
 def train_pipeline(
-    kb: KnowledgeBase, *, random_state: int = 0, folds: int = 5
+    kb: KnowledgeBase,
+    *,
+    random_state: int = 0,
+    folds: int = 5,
+    blocks: Sequence[str] = BLOCKS,
+    class_weight: str | None = "balanced",
+    use_rules: bool = True,
 ) -> tuple[Pipeline, TrainedModel]:
     """Fit the pipeline on the knowledge base, choose the abstention threshold, and compile it.
 
-    The threshold is the lowest one whose out-of-fold top-1 precision (rules included) reaches
-    TARGET_PRECISION while leaving at least MIN_ABSTENTION of out-of-scope examples alone: coverage
-    stays as high as that precision allows.
+    The threshold maximises the out-of-fold gain (rules included): +1 for a right top suggestion,
+    −COST_WRONG for a wrong one (a suggestion on an out-of-scope example is wrong), 0 for silence.
+    A moderator forgives silence more easily than a wrong draft. `blocks`, `class_weight` and
+    `use_rules` exist for the ablation study (`triagebot eval --ablation`).
     """
     raw_texts, label_sets = training_set(kb)
     texts = [classifier_text(make_question("", text)) for text in raw_texts]
     classes = [labels[0] if labels else OUT_OF_SCOPE for labels in label_sets]
     y = MultiLabelBinarizer(classes=list(kb.tip_ids)).fit_transform(label_sets)
     rules = SymptomRules(kb)
-    rule_hits = [rules.match(text) for text in raw_texts]
+    rule_hits = [rules.match(text) for text in raw_texts] if use_rules else [{} for _ in raw_texts]
+
+    def pipeline() -> Pipeline:
+        return build_pipeline(random_state, blocks=blocks, class_weight=class_weight)
 
     oof = cross_val_predict(
-        build_pipeline(random_state),
+        pipeline(),
         texts,
         classes,
         cv=KFold(n_splits=folds, shuffle=True, random_state=random_state),
@@ -96,19 +129,16 @@ def train_pipeline(
     tip_columns = [order.index(tip_id) for tip_id in kb.tip_ids]
     combined = _with_rules(np.asarray(oof, dtype=np.float64)[:, tip_columns], rule_hits, kb.tip_ids)
     sweep = _sweep(combined, y)
-    threshold = next(
-        (p.threshold for p in sweep if p.precision >= TARGET_PRECISION and p.abstention >= MIN_ABSTENTION),
-        FALLBACK_THRESHOLD,
-    )
+    threshold = max(sweep, key=lambda p: (p.gain, -p.threshold)).threshold if sweep else FALLBACK_THRESHOLD
 
-    pipeline = build_pipeline(random_state).fit(texts, classes)
-    return pipeline, TrainedModel(
-        compiled=compile_pipeline(pipeline),
+    fitted = pipeline().fit(texts, classes)
+    return fitted, TrainedModel(
+        compiled=compile_pipeline(fitted),
         labels=tuple(kb.tip_ids),
         threshold=threshold,
         sweep=tuple(sweep),
-        feature_names=tuple(str(name) for name in pipeline.named_steps["features"].get_feature_names_out()),
-        weights=_mean_weights(pipeline, kb.tip_ids),
+        feature_names=tuple(str(name) for name in fitted.named_steps["features"].get_feature_names_out()),
+        weights=_mean_weights(fitted, kb.tip_ids),
         kb_digest=kb.digest,
     )
 
@@ -144,12 +174,14 @@ def _sweep(scores: NDArray[np.float64], y: NDArray[np.int_]) -> list[SweepPoint]
     for threshold in np.round(np.arange(0.10, 0.96, 0.01), 2):
         suggested = top_score >= threshold
         n_suggested = int(suggested.sum())
+        right = int((suggested & top_right).sum())
         points.append(
             SweepPoint(
                 threshold=float(threshold),
                 coverage=float((suggested & in_scope).sum() / max(int(in_scope.sum()), 1)),
                 precision=float((suggested & top_right).sum() / n_suggested) if n_suggested else 1.0,
                 abstention=float((~suggested & ~in_scope).sum() / max(int((~in_scope).sum()), 1)),
+                gain=float(right - COST_WRONG * (n_suggested - right)) / max(len(y), 1),
             )
         )
     return points
@@ -159,7 +191,7 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
     """Read the fitted arithmetic out of the pipeline built by `build_pipeline`."""
     blocks = []
     offset = 0
-    for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+    for name, vectorizer in pipeline.named_steps["features"].transformer_list:
         vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
         blocks.append(
             FeatureBlock(
@@ -170,6 +202,7 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
                 idf=np.asarray(vectorizer.idf_, dtype=np.float64),
                 sublinear_tf=bool(vectorizer.sublinear_tf),
                 offset=offset,
+                field=BLOCK_FIELDS[name],
             )
         )
         offset += len(vocabulary)
@@ -189,6 +222,21 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
     )
 
 
-def train_model(kb: KnowledgeBase, *, random_state: int = 0, folds: int = 5) -> TrainedModel:
+def train_model(
+    kb: KnowledgeBase,
+    *,
+    random_state: int = 0,
+    folds: int = 5,
+    blocks: Sequence[str] = BLOCKS,
+    class_weight: str | None = "balanced",
+    use_rules: bool = True,
+) -> TrainedModel:
     """Train and return what triage needs (see `train_pipeline` for the fitted Pipeline too)."""
-    return train_pipeline(kb, random_state=random_state, folds=folds)[1]
+    return train_pipeline(
+        kb,
+        random_state=random_state,
+        folds=folds,
+        blocks=blocks,
+        class_weight=class_weight,
+        use_rules=use_rules,
+    )[1]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from triagebot.core.classify import Classifier
 from triagebot.core.details import DetailExtractor
 from triagebot.core.models import Channel, InboundMessage, TriageResult
-from triagebot.core.policy import decide
+from triagebot.core.policy import decide, not_a_question
 from triagebot.core.question import make_question
 from triagebot.core.render import Renderer
 
@@ -43,7 +43,7 @@ class Triager:
             details = self.extractor.extract(
                 message.subject, message.text, (question.prose, question.log_lines)
             )
-            decision = decide(classification, details)
+            decision = decide(classification, details, not_a_question(question, classification))
             reply = self.renderer.render(decision, details, question.language, channel or message.channel)
             results.append(
                 TriageResult(question, classification, details, decision, reply, self.model_version)
