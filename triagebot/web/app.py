@@ -106,6 +106,13 @@ class _Ctx:
     user: accounts.Account | None
     t: Translator
 
+    @property
+    def actor(self) -> str:
+        """The signed-in account's name, as the audit log records it (LoginRequired when nobody is)."""
+        if self.user is None:
+            raise LoginRequired
+        return self.user.name
+
 
 class Pages:
     """The route handlers, holding the app's collaborators (no module-level state)."""
@@ -326,8 +333,7 @@ class Pages:
 
     def _act(self, request: Request, form: FormData) -> Response:
         ctx = self.require(request)
-        assert ctx.user is not None  # require() guarantees it; for the type checker
-        actor = ctx.user.name
+        actor = ctx.actor
         item_id = _int(request.path_params["item_id"], 0)
         action = request.path_params["action"]
         if action == "approve":
@@ -386,13 +392,12 @@ class Pages:
 
     def _outbox_act(self, request: Request) -> Response:
         ctx = self.require(request)
-        assert ctx.user is not None
         outbox_id = _int(request.path_params["outbox_id"], 0)
         if request.path_params["action"] == "resend":
-            self.moderation.resend(outbox_id, actor=ctx.user.name)
+            self.moderation.resend(outbox_id, actor=ctx.actor)
             return self.flash_to(request, "flash.resent", "/outbox")
         if request.path_params["action"] == "delivered":
-            self.moderation.mark_delivered(outbox_id, actor=ctx.user.name)
+            self.moderation.mark_delivered(outbox_id, actor=ctx.actor)
             return self.flash_to(request, "flash.resolved", "/outbox")
         raise HTTPException(404)
 
@@ -465,10 +470,9 @@ class Pages:
 
     def _users_act(self, request: Request, form: FormData) -> Response:
         ctx = self.require(request, UserRole.ADMIN)
-        assert ctx.user is not None
         action = request.path_params.get("action", "add")
         if action == "unlock":
-            accounts.unlock(self.store, _int(form.get("user_id"), 0), actor=ctx.user.name)
+            accounts.unlock(self.store, _int(form.get("user_id"), 0), actor=ctx.actor)
             return RedirectResponse("/admin/users", status_code=303)
         password = str(form.get("password", ""))
         role = _enum(UserRole, str(form.get("role", "")))
@@ -481,7 +485,7 @@ class Pages:
                 str(form.get("name", "")),
                 hash_password(password),
                 role or UserRole.MODERATOR,
-                actor=ctx.user.name,
+                actor=ctx.actor,
             )
         except InputError as exc:
             return self._users(request, str(exc), 400)
@@ -528,9 +532,8 @@ class Pages:
 
     def _audit_export(self, request: Request) -> list[str]:
         ctx = self.require(request, UserRole.ADMIN)
-        assert ctx.user is not None
         rows = accounts.audit_rows(self.store, self._audit_query(request, limit=None))
-        accounts.log_event(self.store, actor=ctx.user.name, action="audit-export", note=f"{len(rows)} rows")
+        accounts.log_event(self.store, actor=ctx.actor, action="audit-export", note=f"{len(rows)} rows")
         return [json.dumps(row.as_json(), ensure_ascii=False) + "\n" for row in rows]
 
 
