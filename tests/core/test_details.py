@@ -525,7 +525,7 @@ Management server
 ~~~
 
 ##### CLOUDSTACK VERSION
-<!-- New line separated list of affected versions, e.g. 4.19.0.0 -->
+<!-- versions affected, one a line, e.g. 4.19.0.0 -->
 {version}
 
 ##### CONFIGURATION

@@ -45,18 +45,18 @@ Unable to add the host
 
 EMPTY = """\
 ##### ISSUE TYPE
-<!-- Pick one below and delete the rest -->
+<!-- keep one -->
 
 ##### COMPONENT NAME
 <!--
-Categorize the issue, e.g. API, VR, VPN, UI, etc.
+area: API, UI, VR, ...
 -->
 ~~~
 ~~~
 
 ##### CLOUDSTACK VERSION
 <!--
-New line separated list of affected versions, commit ID for issues on main branch.
+versions affected, one a line
 -->
 
 ##### OS / ENVIRONMENT

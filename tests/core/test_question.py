@@ -71,7 +71,7 @@ Ubuntu 22.04
 cloudstack-agent will not start on the new host
 
 ##### STEPS TO REPRODUCE
-<!-- For bugs, show exactly how to reproduce the problem -->
+<!-- steps, as small as possible -->
 
 ##### EXPECTED RESULTS
 
