@@ -424,10 +424,12 @@ def test_an_alias_shared_by_two_entries_is_refused() -> None:
     ],
     ids=["digits", "spaces", "os-names", "quotes", "versions", "kvm", "japanese", "prompts", "frames", "log"],
 )
-def test_a_two_megabyte_paste_is_fast(extractor: DetailExtractor, paste: str) -> None:
+def test_a_two_megabyte_paste_never_backtracks(extractor: DetailExtractor, paste: str) -> None:
+    # A guard against catastrophic backtracking, not a speed test (that is benchmarks/): a regex that
+    # backtracks on these takes minutes, linear code well under a second even on a busy machine.
     started = time.perf_counter()
     extractor.extract("", paste)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0
 
 
 # --------------------------------------------------------------------------------------------------
