@@ -120,10 +120,10 @@ def test_ingest_json_has_exactly_the_public_shape(invoke: Callable[..., Result],
     path = mbox(tmp_path / "list.mbox", small_archive())
     first = invoke("ingest", str(path), "--no-triage", "--json")
     assert first.exit_code == 0, first.output
-    assert as_json(first) == {"read": 3, "new": 3, "duplicates": 0, "skipped": 0, "errors": []}
+    assert as_json(first) == {"read": 3, "new": 3, "duplicates": 0, "skipped": 0, "errors": [], "notices": []}
     assert first.stderr == ""  # no progress bar when stderr is not a terminal
     again = invoke("ingest", str(path), "--no-triage", "--json")
-    assert as_json(again) == {"read": 3, "new": 0, "duplicates": 3, "skipped": 0, "errors": []}
+    assert as_json(again) == {"read": 3, "new": 0, "duplicates": 3, "skipped": 0, "errors": [], "notices": []}
 
 
 def test_ingest_reports_skipped_messages_with_exit_3(invoke: Callable[..., Result], tmp_path: Path) -> None:
