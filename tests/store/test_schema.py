@@ -25,7 +25,7 @@ TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "a
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() == "0002b"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 
@@ -40,7 +40,7 @@ def test_opening_twice_is_harmless(db_url: str) -> None:
     first = open_store(db_url)
     second = open_store(db_url)
     try:
-        assert current_revision(second.engine) == "0002"
+        assert current_revision(second.engine) == "0002b"
         assert second.row_counts() == dict.fromkeys(second.row_counts(), 0)
     finally:
         first.close()
@@ -126,7 +126,7 @@ def test_processes_opening_a_new_database_at_once_do_not_collide(make_db_url: Ca
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     store = open_store(url)
     try:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == "0002b"
     finally:
         store.close()
 
@@ -184,7 +184,7 @@ def test_a_database_at_0001_upgrades_with_its_messages(db_url: str) -> None:
         engine.dispose()
     store = open_store(db_url)
     try:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == "0002b"
         with store.engine.connect() as c:
             row = c.execute(text("SELECT message_id, thread_key, is_bot FROM messages")).one()
         assert (row.message_id, row.thread_key, bool(row.is_bot)) == ("q@x", None, False)
