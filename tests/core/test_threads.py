@@ -11,6 +11,9 @@ from triagebot.core.threads import (
     SUBJECT_WINDOW,
     Role,
     ThreadFacts,
+    Waiting,
+    adopt,
+    adopts_by_subject,
     author_key,
     is_reply_subject,
     may_join_by_subject,
@@ -187,3 +190,80 @@ def test_subject_threading_window(last_at: datetime | None, expected: bool) -> N
 )
 def test_author_key(author: str, expected: str) -> None:
     assert author_key(author) == expected
+
+
+ALICE, BOB, BOT = "alice@example.org", "bob@example.org", "ci@example.org"
+
+
+def waiting(mid: str, author: str, minute: int | None, *, bot: bool = False) -> Waiting:
+    return Waiting(mid, author, bot, None if minute is None else T0 + timedelta(minutes=minute))
+
+
+@pytest.mark.parametrize(
+    ("parent", "threads", "moved", "roles", "answered"),
+    [
+        # someone else's reply stored before the question answers it
+        (ASKED, [[waiting("r", BOB, 5)]], ("r",), (Role.ANSWER,), True),
+        # a bot's reply answers nothing
+        (ASKED, [[waiting("r", BOT, 5, bot=True)]], ("r",), (Role.ASIDE,), False),
+        # the asker's follow-up before any answer waits for triage; after the answer it does not
+        (
+            ASKED,
+            [[waiting("late", ALICE, 9), waiting("f", ALICE, 3)], [waiting("a", BOB, 6)]],
+            ("f", "a", "late"),
+            (Role.FOLLOW_UP, Role.ANSWER, Role.LATE_FOLLOW_UP),
+            True,
+        ),
+        # an answered parent stays answered, and the asker's words are late
+        (ANSWERED, [[waiting("f", ALICE, 3)]], ("f",), (Role.LATE_FOLLOW_UP,), True),
+        # in a thread that is no question the asker's words are asides; another person still answers
+        (
+            ORPHANED,
+            [[waiting("x", ALICE, 1), waiting("y", BOB, 2)]],
+            ("x", "y"),
+            (Role.ASIDE, Role.ANSWER),
+            True,
+        ),
+        # undated messages keep the order they were given in, after the dated ones
+        (
+            ASKED,
+            [[waiting("u", ALICE, None), waiting("d", ALICE, 1)]],
+            ("d", "u"),
+            (Role.FOLLOW_UP,) * 2,
+            False,
+        ),
+        # nothing waiting changes nothing
+        (ANSWERED, [], (), (), True),
+        (ASKED, [[]], (), (), False),
+    ],
+)
+def test_adopt(
+    parent: ThreadFacts,
+    threads: list[list[Waiting]],
+    moved: tuple[str, ...],
+    roles: tuple[Role, ...],
+    answered: bool,
+) -> None:
+    result = adopt(parent, threads)
+    assert result.moved == moved
+    assert tuple(f.role for f in result.fits) == roles
+    by_id = {m.message_id: m for t in threads for m in t}
+    assert result.from_asker == tuple(by_id[mid].author == ALICE for mid in moved)
+    assert result.answered is answered
+
+
+@pytest.mark.parametrize(
+    ("orphan_subject", "minutes_after", "expected"),
+    [
+        ("Re: KVM host add fails", 10, True),
+        ("AW: [users] KVM host add fails", 0, True),
+        ("KVM host add fails", 10, False),  # not a reply: in order it would not have joined by subject
+        ("Re: KVM host add fails", -10, False),  # began before the question
+        ("Re: KVM host add fails", int(SUBJECT_WINDOW.total_seconds() // 60) + 1, False),  # too far
+        ("Re: KVM host add fails", None, True),  # undated: no time limit to apply
+    ],
+)
+def test_adopts_by_subject(orphan_subject: str, minutes_after: int | None, expected: bool) -> None:
+    question = message(subject="KVM host add fails")
+    started = None if minutes_after is None else T0 + timedelta(minutes=minutes_after)
+    assert adopts_by_subject(question, orphan_subject, started) is expected

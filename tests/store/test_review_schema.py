@@ -13,15 +13,15 @@ from triagebot.store import open_store
 from triagebot.store.schema import current_revision, upgrade
 
 
-def test_upgrade_from_0002_keeps_rows_and_downgrade_undoes_it(db_url: str) -> None:
+def test_upgrade_from_0002b_keeps_rows_and_downgrade_undoes_it(db_url: str) -> None:
     from alembic import command
 
     from triagebot.store.schema import alembic_config
 
     store = open_store(db_url, migrate=False)
     try:
-        upgrade(store.write_engine, "0002")
-        assert current_revision(store.engine) == "0002"
+        upgrade(store.write_engine, "0002b")
+        assert current_revision(store.engine) == "0002b"
         assert "outbox" not in inspect(store.engine).get_table_names()
         upgrade(store.write_engine, "head")
         ingest([record("q@x", "SELinux", "SELinux is enforcing")], store, StubEngine())
@@ -33,9 +33,9 @@ def test_upgrade_from_0002_keeps_rows_and_downgrade_undoes_it(db_url: str) -> No
                 {"at": datetime(2026, 1, 1, tzinfo=UTC)},
             )
         with store.write_engine.connect() as connection:
-            command.downgrade(alembic_config(connection), "0002")
+            command.downgrade(alembic_config(connection), "0002b")
             connection.commit()
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == "0002b"
         tables = inspect(store.engine).get_table_names()
         assert "outbox" not in tables and "users" not in tables
         assert "action" not in {c["name"] for c in inspect(store.engine).get_columns("audit_log")}
@@ -46,7 +46,7 @@ def test_upgrade_from_0002_keeps_rows_and_downgrade_undoes_it(db_url: str) -> No
                 False,
                 False,
             )
-            # the ingest's audit rows survived; the thread-less one could not stay under 0002's NOT NULL
+            # the ingest's audit rows survived; the thread-less one could not stay under 0002b's NOT NULL
             assert (
                 connection.execute(text("SELECT count(*) FROM audit_log WHERE thread_id IS NULL")).scalar()
                 == 0

@@ -18,18 +18,23 @@ What it is there (`role_in`): in a question thread, a message by the asker is a 
 for triage (the thread is re-triaged with the combined text), unless someone else already answered:
 then it is skipped with a note. A message by anyone else (a person, not a bot) marks the thread
 answered. Subject keys compare after NFKC and case folding, in English and Japanese.
+
+Arrival order does not matter (`adopt`): a reply stored before its parent starts an orphan thread that
+waits for the parent's id; when the parent arrives, the orphan thread joins the parent's thread, whose
+asker stays, and "answered" is recomputed from all its messages.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 
-from triagebot.core.models import InboundMessage
+from triagebot.core.models import Channel, InboundMessage
 
 # After NFKC and case-folding, so "Ｒｅ：", "RE:" and "re :" all look like "re:".
 _REPLY_WORDS = r"re|aw|sv|vs|antw|返信|回复|答复"
@@ -104,6 +109,20 @@ def may_join_by_subject(message: InboundMessage, thread_last_at: datetime | None
     """Rule 4's time limit: the thread's last message is at most `SUBJECT_WINDOW` from this one."""
     sent = message.sent_at
     return thread_last_at is None or sent is None or abs(thread_last_at - sent) <= SUBJECT_WINDOW
+
+
+def adopts_by_subject(question: InboundMessage, orphan_subject: str, orphan_started: datetime | None) -> bool:
+    """Rule 4 read backwards: may a new question take in an orphan thread of the same subject key?
+
+    Only when that thread began with a reply subject at or after the question and within
+    `SUBJECT_WINDOW`: had the question arrived first, the reply would have joined it by subject.
+    """
+    sent = question.sent_at
+    if not is_reply_subject(orphan_subject):
+        return False
+    if sent is None or orphan_started is None:
+        return True
+    return sent <= orphan_started <= sent + SUBJECT_WINDOW
 
 
 def starts_question(message: InboundMessage) -> bool:
@@ -183,3 +202,78 @@ def role_in(message: InboundMessage, author: str, thread: ThreadFacts | None) ->
             "no new draft",
         )
     return Fit(Role.FOLLOW_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A stored message of a thread that started without its parent, as the adopter sees it."""
+
+    message_id: str
+    author: str  # `author_key`
+    is_bot: bool
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Adoption:
+    """What becomes of orphan threads when the parent they waited for arrives.
+
+    `moved` are the waiting messages in thread order (by date, undated ones in the order given);
+    `from_asker` and `fits` say, for each, whether the parent thread's asker wrote it and what it is
+    in the merged thread (`Fit.triage` for the asker's follow-ups that no answer preceded); `answered`
+    is the merged thread's state.
+    """
+
+    moved: tuple[str, ...]
+    from_asker: tuple[bool, ...]
+    fits: tuple[Fit, ...]
+    answered: bool
+
+
+def adopt(parent: ThreadFacts, waiting: Sequence[Sequence[Waiting]]) -> Adoption:
+    """Merge orphan threads (each a sequence of its messages) into the thread of their late parent.
+
+    The parent's thread keeps its asker; each message gets the role `role_in` would have given it had
+    every message arrived in date order, so the thread is answered when it was or when anyone but
+    the asker (not a bot) wrote in it, and the asker's follow-ups before any answer wait for triage.
+
+    Example:
+        >>> asked = ThreadFacts(asker="taro@example.jp", is_question=True, answered=False)
+        >>> adopt(asked, [[Waiting("<r1>", "hanako@example.jp", False)]]).answered
+        True
+    """
+    given = [m for thread in waiting for m in thread]
+    order = sorted(range(len(given)), key=lambda i: (given[i].sent_at is None, given[i].sent_at or _EPOCH, i))
+    facts = parent
+    fits: list[Fit] = []
+    for i in order:
+        m = given[i]
+        fit = role_in(_stub(m), m.author, facts)
+        if fit.answers:
+            facts = ThreadFacts(facts.asker, facts.is_question, True)
+        fits.append(fit)
+    moved = [given[i] for i in order]
+    return Adoption(
+        tuple(m.message_id for m in moved),
+        tuple(m.author == parent.asker for m in moved),
+        tuple(fits),
+        facts.answered,
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _stub(message: Waiting) -> InboundMessage:
+    """The few fields of a stored message that `role_in` reads."""
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        source="",
+        message_id=message.message_id,
+        subject="",
+        text="",
+        original="",
+        author=message.author,
+        sent_at=message.sent_at,
+        is_bot=message.is_bot,
+    )

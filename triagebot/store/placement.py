@@ -6,8 +6,13 @@ there, and writes the outcome: thread rows, message rows with their triage state
 audit log (`Placement.notes`, written once the batch is triaged). It knows no channel: every message
 arrives as the same `InboundMessage`.
 
-A `Placer` lives for one ingest run and remembers every thread it has seen, so a batch needs only a few
-bulk look-ups; everything it writes happens inside the batch's transaction.
+A `Placer` lives for one ingest run; within a batch it remembers every thread it has seen, so a batch
+needs only a few bulk look-ups. It forgets them between batches, since another run may have merged
+threads meanwhile. Everything it writes happens inside the batch's transaction.
+
+Arrival order does not matter: the first message of an orphan thread (a reply whose parent is not
+stored) leaves its parent ids in `pending_parents`; when a message with such an id arrives, the orphan
+thread joins the newcomer's thread as `core.threads.adopt` decides, and disappears.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,6 +31,9 @@ from triagebot.core.threads import (
     Fit,
     Role,
     ThreadFacts,
+    Waiting,
+    adopt,
+    adopts_by_subject,
     author_key,
     is_reply_subject,
     may_join_by_subject,
@@ -33,7 +41,19 @@ from triagebot.core.threads import (
     parent_ids,
     role_in,
 )
-from triagebot.store.tables import MESSAGES, SOURCES, THREADS, MessageRow, SourceRow, ThreadRow
+from triagebot.store.tables import (
+    AUDIT_LOG,
+    MESSAGES,
+    PENDING_PARENTS,
+    REVIEW_ITEMS,
+    SOURCES,
+    THREADS,
+    TRIAGE_RESULTS,
+    MessageRow,
+    PendingParentRow,
+    SourceRow,
+    ThreadRow,
+)
 from triagebot.store.views import Placement, TriageState
 
 INGEST_LOCK = 72_656_422  # PostgreSQL advisory lock that keeps two ingest runs from interleaving batches
@@ -86,6 +106,13 @@ def lock_threads(session: Session, ids: Sequence[int]) -> None:
         )
 
 
+def _final(merged: dict[int, int], thread_id: int) -> int:
+    """The thread a thread ended up in after this batch's merges (itself when it was not merged)."""
+    while thread_id in merged:
+        thread_id = merged[thread_id]
+    return thread_id
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     """The later of two optional times."""
     if a is None:
@@ -121,6 +148,7 @@ class _Placed:
     source_id: int
     fit: Fit
     from_asker: bool
+    by_id: bool = False  # joined a thread through one of its parent ids (rules 1 to 3)
 
     @property
     def state(self) -> TriageState:
@@ -142,6 +170,7 @@ class Placer:
         self._sources: dict[tuple[str, str], int] = {}
         self._dirty: dict[int, _Thread] = {}  # stored threads changed by the current batch
         self._authors: dict[str, str] = {}  # author → author key; lists have few distinct posters
+        self._adopted: list[int] = []  # stored follow-ups that wait for triage again after a merge
 
     def source_key(self, record: InboundMessage) -> tuple[str, str]:
         """The (channel, name) of the source a message belongs to."""
@@ -153,6 +182,8 @@ class Placer:
         if dialect == "postgresql":
             session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
         fresh, duplicates = self._fresh(session, [clean_record(r) for r in records])
+        self._by_message, self._by_id, self._latest = {}, {}, {}
+        self._adopted = []
         if not fresh:
             return Placement(new=0, duplicates=duplicates, to_triage=())
         self._ensure_sources(session, {self.source_key(r) for r in fresh}, now)
@@ -167,16 +198,223 @@ class Placer:
         self._insert_threads(session, placed, now)
         inserted = self._insert_messages(session, placed, dialect, now)
         self._update_threads(session, dirty, now)
+        self._wait_for_parents(session, placed, inserted)
+        merged, adopted = self._adopt_waiting(session, placed, inserted, now)
         notes = tuple(
-            (p.thread.id, p.fit.note)
+            (_final(merged, p.thread.id), p.fit.note)
             for p in placed
             if p.fit.note is not None and p.thread.id is not None and p.record.message_id in inserted
-        )
+        ) + tuple(adopted)
         to_triage = tuple(
             inserted[p.record.message_id] for p in placed if p.fit.triage and p.record.message_id in inserted
-        )
+        ) + tuple(self._adopted)
         lost = len(placed) - len(inserted)  # taken by a concurrent writer between our check and insert
         return Placement(new=len(inserted), duplicates=duplicates + lost, to_triage=to_triage, notes=notes)
+
+    # -- late parents ------------------------------------------------------------------------------
+
+    def _wait_for_parents(
+        self, session: Session, placed: Sequence[_Placed], inserted: dict[str, int]
+    ) -> None:
+        """Remember the parent ids of new messages that found no thread through them.
+
+        Such a message started an orphan thread or joined one by subject; in order, it would have
+        joined its parent's thread.
+        """
+        rows = [
+            {"wanted": ref, "message_pk": inserted[p.record.message_id]}
+            for p in placed
+            if not p.by_id and p.record.message_id in inserted
+            for ref in dict.fromkeys(parent_ids(p.record))
+        ]
+        if rows:
+            session.execute(insert(PENDING_PARENTS), rows)
+
+    def _adopt_waiting(
+        self, session: Session, placed: Sequence[_Placed], inserted: dict[str, int], now: datetime
+    ) -> tuple[dict[int, int], list[tuple[int, str]]]:
+        """Merge the orphan threads waiting for this batch's new messages, in archive order.
+
+        Returns which thread went into which, and the audit notes on the adopting threads.
+        """
+        arrived = [p.record.message_id for p in placed if p.record.message_id in inserted]
+        waits: dict[str, list[int]] = {}
+        for part in chunked(sorted(set(arrived))):
+            for wanted, pk in session.execute(
+                select(PendingParentRow.wanted, PendingParentRow.message_pk)
+                .where(PendingParentRow.wanted.in_(part))
+                .order_by(PendingParentRow.message_pk)
+            ):
+                waits.setdefault(wanted, []).append(pk)
+        merged: dict[int, int] = {}
+        notes: list[tuple[int, str]] = []
+        for mid in arrived:
+            if mid in waits:
+                notes.extend(self._adopt_into(session, mid, inserted[mid], waits[mid], merged, now))
+        for p in placed:
+            if p.fit.role is Role.QUESTION and p.thread.key and p.record.message_id in inserted:
+                notes.extend(self._adopt_by_subject(session, p, inserted[p.record.message_id], merged, now))
+        return merged, notes
+
+    def _adopt_by_subject(
+        self, session: Session, question: _Placed, question_pk: int, merged: dict[int, int], now: datetime
+    ) -> list[tuple[int, str]]:
+        """Take in the orphan threads of the question's subject that its later replies started."""
+        if question.thread.id is None:
+            return []
+        found = session.execute(
+            select(ThreadRow.id, ThreadRow.root_message_id, MessageRow.subject, ThreadRow.started_at)
+            .join(MessageRow, MessageRow.message_id == ThreadRow.root_message_id)
+            .where(
+                ThreadRow.source_id == question.thread.source_id,
+                ThreadRow.subject_key == question.thread.key,
+                ThreadRow.is_question.is_(False),
+                ThreadRow.id != question.thread.id,
+            )
+            .order_by(ThreadRow.id)
+        ).all()
+        starters = [
+            (tid, root)
+            for tid, root, subject, started in found
+            if adopts_by_subject(question.record, subject, started)
+        ]
+        return self._merge(session, question.record.message_id, question_pk, starters, merged, now)
+
+    def _adopt_into(
+        self,
+        session: Session,
+        parent_mid: str,
+        parent_pk: int,
+        waiting: Sequence[int],
+        merged: dict[int, int],
+        now: datetime,
+    ) -> list[tuple[int, str]]:
+        """Move the orphan threads that hold `waiting` messages into the thread of `parent_pk`."""
+        session.execute(delete(PENDING_PARENTS).where(PENDING_PARENTS.c.wanted == parent_mid))
+        target_id = session.scalars(select(MessageRow.thread_id).where(MessageRow.id == parent_pk)).one()
+        starters = session.execute(
+            select(ThreadRow.id, ThreadRow.root_message_id)
+            .where(
+                ThreadRow.id.in_(select(MessageRow.thread_id).where(MessageRow.id.in_(waiting))),
+                ThreadRow.is_question.is_(False),  # a question thread keeps its own messages
+                ThreadRow.id != target_id,
+            )
+            .order_by(ThreadRow.id)
+        ).all()
+        return self._merge(
+            session, parent_mid, parent_pk, [(tid, root) for tid, root in starters], merged, now
+        )
+
+    def _merge(
+        self,
+        session: Session,
+        parent_mid: str,
+        parent_pk: int,
+        starters: Sequence[tuple[int, str]],
+        merged: dict[int, int],
+        now: datetime,
+    ) -> list[tuple[int, str]]:
+        """Move the orphan threads `starters` (id, root Message-ID) into the thread of `parent_pk`."""
+        if not starters:
+            return []
+        target = session.execute(
+            select(
+                ThreadRow.id,
+                ThreadRow.asker,
+                ThreadRow.is_question,
+                ThreadRow.answered,
+                ThreadRow.message_count,
+                ThreadRow.last_at,
+            )
+            .join(MessageRow, MessageRow.thread_id == ThreadRow.id)
+            .where(MessageRow.id == parent_pk)
+        ).one()
+        orphans = [tid for tid, _ in starters]
+        if session.get_bind().dialect.name == "postgresql":
+            lock_threads(session, [target.id, *orphans])
+        rows = session.execute(
+            select(
+                MessageRow.id,
+                MessageRow.thread_id,
+                MessageRow.message_id,
+                MessageRow.author,
+                MessageRow.is_bot,
+                MessageRow.sent_at,
+            )
+            .where(MessageRow.thread_id.in_(orphans))
+            .order_by(MessageRow.id)
+        ).all()
+        groups = [
+            [
+                Waiting(r.message_id, author_key(r.author), r.is_bot, r.sent_at)
+                for r in rows
+                if r.thread_id == tid
+            ]
+            for tid in orphans
+        ]
+        adoption = adopt(ThreadFacts(target.asker, target.is_question, target.answered), groups)
+        pk_of = {r.message_id: r.id for r in rows}
+        session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == bindparam("message_pk"))
+            .values(thread_id=target.id, from_asker=bindparam("asker_wrote")),
+            [
+                {"message_pk": pk_of[mid], "asker_wrote": mine}
+                for mid, mine in zip(adoption.moved, adoption.from_asker, strict=True)
+            ],
+        )
+        follow_ups = [
+            pk_of[mid] for mid, fit in zip(adoption.moved, adoption.fits, strict=True) if fit.triage
+        ]
+        for part in chunked(follow_ups):
+            session.execute(
+                update(MESSAGES)
+                .where(MESSAGES.c.id.in_(part), MESSAGES.c.triage_state == TriageState.SKIPPED.value)
+                .values(triage_state=TriageState.UNTRIAGED.value)
+            )
+        self._adopted.extend(follow_ups)
+        session.execute(
+            update(TRIAGE_RESULTS).where(TRIAGE_RESULTS.c.thread_id.in_(orphans)).values(thread_id=target.id)
+        )
+        session.execute(
+            update(AUDIT_LOG)
+            .where(AUDIT_LOG.c.thread_id.in_(orphans))
+            .values(thread_id=target.id, review_item_id=None)
+        )
+        dropped = (
+            session.execute(
+                delete(REVIEW_ITEMS)
+                .where(REVIEW_ITEMS.c.thread_id.in_(orphans))
+                .returning(REVIEW_ITEMS.c.thread_id)
+            )
+            .scalars()
+            .all()
+        )
+        session.execute(delete(PENDING_PARENTS).where(PENDING_PARENTS.c.message_pk.in_(list(pk_of.values()))))
+        session.execute(delete(THREADS).where(THREADS.c.id.in_(orphans)))
+        last_at = target.last_at
+        for r in rows:
+            last_at = _later(last_at, r.sent_at)
+        session.execute(
+            update(THREADS)
+            .where(THREADS.c.id == target.id)
+            .values(
+                answered=adoption.answered,
+                message_count=target.message_count + len(rows),
+                last_at=last_at,
+                updated_at=now,
+            )
+        )
+        for tid in orphans:
+            merged[tid] = target.id
+        return [(target.id, fit.note) for fit in adoption.fits if fit.note is not None] + [
+            (
+                target.id,
+                f"thread of <{root}> joined this thread: its parent <{parent_mid}> arrived later"
+                + ("; its review item was removed" if tid in dropped else ""),
+            )
+            for tid, root in starters
+        ]
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -296,6 +534,7 @@ class Placer:
         if author is None:
             author = self._authors[record.author] = author_key(record.author)
         thread = self._parent(record, source_id)
+        by_id = any(ref in self._by_message for ref in parent_ids(record))
         if thread is None:
             fit = role_in(record, author, None)
             key = normalize_subject(record.subject)
@@ -324,7 +563,7 @@ class Placer:
             self._dirty[thread.id] = thread
         if fit.answers:
             thread.answered = True
-        return _Placed(record, thread, source_id, fit, author == thread.asker)
+        return _Placed(record, thread, source_id, fit, author == thread.asker, by_id)
 
     def _insert_threads(self, session: Session, placed: Sequence[_Placed], now: datetime) -> None:
         """Insert the threads started in this batch and learn their ids."""

@@ -249,6 +249,7 @@ class _Draft:
     id: int | None
     status: ReviewStatus
     based_on: int
+    based_sent: datetime | None = None  # date of the message the draft is based on
     values: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
 
@@ -724,6 +725,26 @@ def _conditions(filters: QueueFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _written_by(row: Any, target: Any) -> bool:
+    """Whether the asker's message `row` came no later than `target`: by date when both have one,
+    else by arrival. A reply stored before its late parent is thus read in its place in the thread."""
+    if row.sent_at is not None and target.sent_at is not None:
+        return bool(row.sent_at < target.sent_at or (row.sent_at == target.sent_at and row.id <= target.id))
+    return bool(row.id <= target.id)
+
+
+def _after(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bool:
+    """Whether message `a` (date, key) comes after `b` in its thread: by date when both have one."""
+    if a[0] is not None and b[0] is not None and a[0] != b[0]:
+        return a[0] > b[0]
+    return a[1] > b[1]
+
+
+def _thread_order(row: Any) -> tuple[bool, datetime, int]:
+    """Sort key of the asker's messages: by date (undated ones last, by arrival), then by arrival."""
+    return (row.sent_at is None, row.sent_at or datetime.min.replace(tzinfo=UTC), row.id)
+
+
 def _triage_inputs(session: Session, message_pks: Sequence[int]) -> list[TriageInput]:
     """Compose, for each message, the starter plus the asker's follow-ups up to that message."""
     if not message_pks:
@@ -745,7 +766,6 @@ def _triage_inputs(session: Session, message_pks: Sequence[int]) -> list[TriageI
     thread_ids = sorted({row.thread_id for row in targets.values()})
     threads: dict[int, Any] = {}
     asked: dict[int, list[Any]] = {tid: [] for tid in thread_ids}
-    top = max(targets, default=0)
     for part in chunked(thread_ids):
         for thread_row in session.execute(
             select(ThreadRow.id, ThreadRow.subject, SourceRow.kind, SourceRow.location)
@@ -754,8 +774,10 @@ def _triage_inputs(session: Session, message_pks: Sequence[int]) -> list[TriageI
         ):
             threads[thread_row.id] = thread_row
         for text_row in session.execute(
-            select(MessageRow.id, MessageRow.thread_id, MessageRow.text, MessageRow.original)
-            .where(MessageRow.thread_id.in_(part), MessageRow.from_asker.is_(True), MessageRow.id <= top)
+            select(
+                MessageRow.id, MessageRow.thread_id, MessageRow.sent_at, MessageRow.text, MessageRow.original
+            )
+            .where(MessageRow.thread_id.in_(part), MessageRow.from_asker.is_(True))
             .order_by(MessageRow.id)
         ):
             asked[text_row.thread_id].append(text_row)
@@ -765,7 +787,9 @@ def _triage_inputs(session: Session, message_pks: Sequence[int]) -> list[TriageI
         if target is None:
             continue
         thread = threads[target.thread_id]
-        parts = [row for row in asked[target.thread_id] if row.id <= pk]
+        parts = sorted(
+            (row for row in asked[target.thread_id] if _written_by(row, target)), key=_thread_order
+        )
         message = InboundMessage(
             channel=Channel(thread.kind),
             source=thread.location,
@@ -822,6 +846,7 @@ def _record_triage(
         return Recorded(0, 0, 0, 0)
     pks = [pk for pk, _ in results]
     marked: dict[int, tuple[int, str]] = {}
+    sent: dict[int, datetime | None] = {}
     for part in chunked(sorted(set(pks))):
         stmt = update(MessageRow).where(MessageRow.id.in_(part))
         if claim is not None:
@@ -833,10 +858,12 @@ def _record_triage(
                 triage_state=TriageState.TRIAGED.value, claimed_by=actor[:200], claimed_at=now
             )
         rows = session.execute(
-            stmt.returning(MessageRow.id, MessageRow.thread_id, MessageRow.message_id),
+            stmt.returning(MessageRow.id, MessageRow.thread_id, MessageRow.message_id, MessageRow.sent_at),
             execution_options={"synchronize_session": False},
         )
-        marked.update({pk: (tid, mid) for pk, tid, mid in rows})
+        for pk, tid, mid, at in rows:
+            marked[pk] = (tid, mid)
+            sent[pk] = at
     kept = sorted(((pk, r) for pk, r in dict(results).items() if pk in marked), key=lambda pair: pair[0])
     lost = len(set(pks)) - len(kept)
     if not kept:
@@ -868,12 +895,20 @@ def _record_triage(
 
     drafts: dict[int, _Draft] = {}
     for part in chunked(thread_ids):
-        for rid, tid, status, based_on in session.execute(
+        for rid, tid, status, based_on, based_sent in session.execute(
             select(
-                ReviewItemRow.id, ReviewItemRow.thread_id, ReviewItemRow.status, ReviewItemRow.based_on_pk
-            ).where(ReviewItemRow.thread_id.in_(part))
+                ReviewItemRow.id,
+                ReviewItemRow.thread_id,
+                ReviewItemRow.status,
+                ReviewItemRow.based_on_pk,
+                MessageRow.sent_at,
+            )
+            .join(MessageRow, MessageRow.id == ReviewItemRow.based_on_pk)
+            .where(ReviewItemRow.thread_id.in_(part))
         ):
-            drafts[tid] = _Draft(id=rid, status=ReviewStatus(status), based_on=based_on)
+            drafts[tid] = _Draft(
+                id=rid, status=ReviewStatus(status), based_on=based_on, based_sent=based_sent
+            )
 
     notes: list[tuple[int, ReviewStatus | None, ReviewStatus, str]] = []
     drafted = updated = 0
@@ -885,15 +920,21 @@ def _record_triage(
         draft = drafts.get(tid)
         if draft is None:
             drafts[tid] = _Draft(
-                id=None, status=ReviewStatus.PENDING, based_on=pk, values=values, changed=True
+                id=None,
+                status=ReviewStatus.PENDING,
+                based_on=pk,
+                based_sent=sent[pk],
+                values=values,
+                changed=True,
             )
             notes.append((tid, None, ReviewStatus.PENDING, f"drafted from <{mid}>"))
             drafted += 1
-        elif pk <= draft.based_on:
+        elif not _after((sent[pk], pk), (draft.based_sent, draft.based_on)):
             continue  # an earlier message of the thread: the draft already covers it
         elif draft.status is ReviewStatus.PENDING:
             draft.values.update(values)
             draft.based_on = pk
+            draft.based_sent = sent[pk]
             draft.changed = True
             notes.append(
                 (

@@ -144,6 +144,19 @@ class MessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PendingParentRow(Base):
+    """A parent id that the first message of an orphan thread names but that is not stored yet.
+
+    When a message with that id arrives, the orphan thread joins its thread (see `core.threads.adopt`).
+    """
+
+    __tablename__ = "pending_parents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wanted: Mapped[str] = mapped_column(String(998), index=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+
+
 class TriageResultRow(Base):
     """What the engine said about a question (or a question plus the asker's follow-ups)."""
 
@@ -274,3 +287,4 @@ REVIEW_ITEMS = cast(Table, ReviewItemRow.__table__)
 AUDIT_LOG = cast(Table, AuditRow.__table__)
 USERS = cast(Table, UserRow.__table__)
 OUTBOX = cast(Table, OutboxRow.__table__)
+PENDING_PARENTS = cast(Table, PendingParentRow.__table__)
