@@ -1,14 +1,17 @@
-"""Store fixtures: the private PostgreSQL server, a database per test on SQLite and on PostgreSQL, and
-the stand-in engine."""
+"""Store fixtures: the private PostgreSQL server and a database per test on SQLite and on PostgreSQL.
+
+The tests use the real engine of tests/conftest.py (trained once per session)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.pg import PgServer, PgUnavailable, start_server
-from tests.store.engine_stub import StubEngine
+from triagebot.core.classify import TrainedModel
+from triagebot.modelstore import ModelMeta
 from triagebot.store import Store, open_store
 
 
@@ -54,7 +57,7 @@ def store(db_url: str) -> Iterator[Store]:
     opened.close()
 
 
-@pytest.fixture
-def engine() -> StubEngine:
-    """STAND-IN for the real engine fixture of tests/conftest.py (see engine_stub.py)."""
-    return StubEngine()
+@pytest.fixture(scope="session")
+def saved_models(models_dir: Path, trained: tuple[TrainedModel, ModelMeta]) -> Path:
+    """The session's models directory once the real model is saved there: child processes load it."""
+    return models_dir

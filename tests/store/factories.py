@@ -1,26 +1,12 @@
-"""Builders for the store tests: messages, hand-made triage results, and synthetic archives."""
+"""Builders for the store tests: messages and synthetic archives."""
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from triagebot.core.models import (
-    Action,
-    Channel,
-    Classification,
-    Decision,
-    Detail,
-    DetailReport,
-    DraftReply,
-    InboundMessage,
-    Language,
-    Question,
-    TipScore,
-    TriageResult,
-)
+from triagebot.core.models import Channel, InboundMessage
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -58,60 +44,16 @@ def record(
     )
 
 
-def make_result(
-    message: InboundMessage,
-    *,
-    tips: Sequence[tuple[str, float]] = (),
-    found: dict[str, str] | None = None,
-    reply: str | None = None,
-    model_version: str = "stub-1",
-) -> TriageResult:
-    """A TriageResult built by hand: the given tips, the details in `found`, a reply text."""
-    found = found or {}
-    japanese = bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", message.subject + message.text))
-    language = Language.JA if japanese else Language.EN
-    scored = tuple(TipScore(tip_id=t, score=s, evidence=(f"matched {t}",)) for t, s in tips)
-    details = DetailReport(
-        version=found.get("version"),
-        series=".".join(found["version"].split(".")[:2]) if "version" in found else None,
-        os=found.get("os"),
-        hypervisor=found.get("hypervisor"),
-        hypervisor_kind=found.get("hypervisor", "").split(" ")[0].lower() or None,
-        specifics="specifics" in found,
-    )
-    action = Action.SUGGEST if scored else (Action.ASK if details.missing else Action.ABSTAIN)
-    text = reply if reply is not None else _reply_text(language, scored, details.missing, message)
-    return TriageResult(
-        question=Question(
-            subject=message.subject, body=message.text, language=language, prose=message.text, log_lines=()
-        ),
-        classification=Classification(tips=scored, threshold=0.5),
-        details=details,
-        decision=Decision(action=action, tips=scored, ask_for=details.missing, why=f"{action.value} (stub)"),
-        reply=DraftReply(language=language, channel=message.channel, text=text, parts=(text,)),
-        model_version=model_version,
-    )
-
-
-def _reply_text(
-    language: Language, tips: Sequence[TipScore], missing: Sequence[Detail], message: InboundMessage
-) -> str:
-    """A short reply that changes whenever the question text changes, so updates are visible."""
-    names = ", ".join(t.tip_id for t in tips) or "none"
-    ask = ", ".join(d.value for d in missing) or "nothing"
-    return f"[{language.value}] tips: {names}; please tell us: {ask}; read {len(message.text)} chars"
-
-
 # -- synthetic archives ---------------------------------------------------------------------------
 
-_TOPICS = [
-    ("cloudstack-setup-databases fails with Access denied for user 'root'@'localhost'", "db-access"),
+TOPICS = [  # (subject, the tip the real engine suggests for it)
+    ("cloudstack-setup-databases fails with Access denied for user 'root'@'localhost'", "setup-databases"),
     ("SELinux is set to enforcing during management server setup", "selinux"),
     ("KVM host cannot be added: cloudstack-agent does not start", "kvm-agent"),
-    ("System VMs stay in Starting state after zone creation", "systemvm"),
-    ("管理サーバのセットアップで Access denied for user 'cloud'@'localhost' になります", "db-access"),
+    ("System VMs stay in Starting state after zone creation", "systemvm-template"),
+    ("管理サーバのセットアップで Access denied for user 'cloud'@'localhost' になります", "setup-databases"),
     ("KVM ホストを追加できません。cloudstack-agent が起動しない", "kvm-agent"),
-    ("SSVM が起動しません。テンプレートがダウンロードされない", "systemvm"),
+    ("SSVM が起動しません。テンプレートがダウンロードされない", "systemvm-template"),
 ]
 _DETAILS = [
     "We run CloudStack 4.18.1.0 on Rocky Linux 8.8 with KVM.",
@@ -135,7 +77,7 @@ def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) ->
             yield record(f"m{again:06d}@archive.test", "Re: duplicate", "dup", minute=n)
             continue
         if not open_threads or roll < 0.3:
-            subject, _ = rng.choice(_TOPICS)
+            subject, _ = rng.choice(TOPICS)
             asker = f"user{rng.randrange(200)}@example.org"
             text = subject + ("\n" + rng.choice(_DETAILS) if rng.random() < 0.5 else "")
             open_threads.append((mid, subject, asker, [mid]))

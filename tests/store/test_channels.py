@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from tests.conftest import TEMPLATES
 from tests.store.factories import T0, record
-from triagebot.app import Engine, engine_from, read_templates
-from triagebot.core.classify import TrainedModel
-from triagebot.core.kb import KnowledgeBase
+from triagebot.app import Engine
 from triagebot.core.models import Channel, InboundMessage
-from triagebot.modelstore import ModelMeta
 from triagebot.pipeline import ingest
 from triagebot.review import show
 from triagebot.store import QueueFilter, Store, TriageState
 
 QUESTION = "SELinux is enforcing on the KVM host and the cloudstack-agent cannot connect. Version 4.19, Rocky Linux 9"
-
-
-@pytest.fixture(scope="module")
-def real_engine(kb: KnowledgeBase, trained: tuple[TrainedModel, ModelMeta]) -> Engine:
-    model, meta = trained
-    return engine_from(kb, model, meta, read_templates(TEMPLATES))
 
 
 def slack(
@@ -46,7 +34,7 @@ def slack(
     )
 
 
-def test_slack_and_mail_go_through_the_same_pipeline_and_store(store: Store, real_engine: Engine) -> None:
+def test_slack_and_mail_go_through_the_same_pipeline_and_store(store: Store, engine: Engine) -> None:
     messages = [
         slack("1700000000.000100", "U111", QUESTION),
         record("mail-q@x", "SELinux blocks the agent", QUESTION, list_id="users"),
@@ -63,7 +51,7 @@ def test_slack_and_mail_go_through_the_same_pipeline_and_store(store: Store, rea
         ),
         slack("1700000000.000400", "B999", "Release 4.20 is out", bot=True, minute=3),
     ]
-    summary = ingest(messages, store, real_engine)
+    summary = ingest(messages, store, engine)
     assert (summary.new, summary.skipped) == (5, 0)
 
     thread = store.thread_of("1700000000.000200")
@@ -97,7 +85,7 @@ def test_slack_and_mail_go_through_the_same_pipeline_and_store(store: Store, rea
     ingest(
         [slack("1700000000.000500", "U222", "setsebool -P …", thread_ts="1700000000.000100", minute=4)],
         store,
-        real_engine,
+        engine,
     )
     thread = store.thread_of("1700000000.000100")
     assert thread is not None and thread.answered

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.store.doubles import Watched
 from tests.store.dump import dump
-from tests.store.engine_stub import StubEngine
-from tests.store.factories import archive_records, record
+from tests.store.factories import TOPICS, archive_records, record
+from triagebot.app import Engine
 from triagebot.core.models import Detail, InboundMessage
 from triagebot.ingest.records import ReadProblem
 from triagebot.pipeline import IngestSummary, ingest, work
@@ -18,7 +19,7 @@ BOB = "Bob <bob@example.org>"
 
 
 def run(
-    store: Store, engine: StubEngine | None, *records: InboundMessage | ReadProblem, **options: object
+    store: Store, engine: Engine | Watched | None, *records: InboundMessage | ReadProblem, **options: object
 ) -> IngestSummary:
     return ingest(list(records), store, engine, **options)  # type: ignore[arg-type]
 
@@ -36,7 +37,7 @@ def notes(store: Store, item_id: int) -> list[str]:
 # -- counting and idempotency ---------------------------------------------------------------------
 
 
-def test_counts_add_up_and_problems_are_reported(store: Store, engine: StubEngine) -> None:
+def test_counts_add_up_and_problems_are_reported(store: Store, engine: Engine) -> None:
     summary = run(
         store,
         engine,
@@ -56,17 +57,23 @@ def _url(store: Store) -> str:
     return store.engine.url.render_as_string(hide_password=False)
 
 
-def test_reingest_adds_nothing(store: Store, engine: StubEngine) -> None:
+def test_reingest_adds_nothing(store: Store, engine: Engine) -> None:
     archive = list(archive_records(400))
     first = ingest(archive, store, engine, batch_size=64)
     before = dump(_url(store))
     again = ingest(archive, store, engine, batch_size=64)
     assert first.new > 300 and first.drafted > 50
+    expected = dict(TOPICS)
+    entries = store.queue(QueueFilter(limit=None))
+    assert len(entries) == first.drafted
+    # real results: a draft names its topic's tip or none at all (a follow-up can make the engine hold back)
+    assert all({t.tip_id for t in e.tips} <= {expected[e.subject]} for e in entries)
+    assert sum(bool(e.tips) for e in entries) > 0.9 * len(entries)
     assert (again.new, again.duplicates, again.triaged, again.drafted) == (0, again.read, 0, 0)
     assert dump(_url(store)) == before
 
 
-def test_results_do_not_depend_on_batch_size(make_db_url: Callable[[], str], engine: StubEngine) -> None:
+def test_results_do_not_depend_on_batch_size(make_db_url: Callable[[], str], engine: Engine) -> None:
     archive = list(archive_records(300, seed=11))
     dumps = []
     for size in (1, 500):
@@ -84,7 +91,7 @@ def test_results_do_not_depend_on_batch_size(make_db_url: Callable[[], str], eng
 # -- threading --------------------------------------------------------------------------------------
 
 
-def test_in_reply_to_then_references_last_to_first(store: Store, engine: StubEngine) -> None:
+def test_in_reply_to_then_references_last_to_first(store: Store, engine: Engine) -> None:
     run(
         store,
         engine,
@@ -109,7 +116,7 @@ def test_in_reply_to_then_references_last_to_first(store: Store, engine: StubEng
 
 
 def test_subject_fallback_takes_the_most_recent_thread_of_the_same_source(
-    store: Store, engine: StubEngine
+    store: Store, engine: Engine
 ) -> None:
     run(
         store,
@@ -126,7 +133,7 @@ def test_subject_fallback_takes_the_most_recent_thread_of_the_same_source(
     assert plain is not None and plain.root_message_id == "plain@x" and plain.is_question
 
 
-def test_orphan_reply_is_kept_but_not_triaged(store: Store, engine: StubEngine) -> None:
+def test_orphan_reply_is_kept_but_not_triaged(store: Store, engine: Engine) -> None:
     summary = run(store, engine, record("o@x", "Re: lost thread", "me too", BOB, in_reply_to="never-seen@x"))
     thread = store.thread_of("o@x")
     assert thread is not None and not thread.is_question
@@ -134,7 +141,7 @@ def test_orphan_reply_is_kept_but_not_triaged(store: Store, engine: StubEngine) 
     assert summary.new == 1 and summary.triaged == 0 and store.row_counts()["review_items"] == 0
 
 
-def test_threads_continue_across_runs_and_batches(store: Store, engine: StubEngine) -> None:
+def test_threads_continue_across_runs_and_batches(store: Store, engine: Engine) -> None:
     run(store, engine, record("s@x", "SSVM does not start", "System VM stays in Starting", ALICE))
     run(
         store,
@@ -152,16 +159,17 @@ def test_threads_continue_across_runs_and_batches(store: Store, engine: StubEngi
 # -- drafts, follow-ups, answered threads ------------------------------------------------------------
 
 
-def test_follow_up_from_the_asker_updates_the_pending_draft_in_place(
-    store: Store, engine: StubEngine
-) -> None:
-    run(store, engine, record("q@x", "Install fails", "cloudstack-setup-databases says Access denied", ALICE))
+def test_follow_up_from_the_asker_updates_the_pending_draft_in_place(store: Store, engine: Engine) -> None:
+    watched = Watched(engine)
+    run(
+        store, watched, record("q@x", "Install fails", "cloudstack-setup-databases says Access denied", ALICE)
+    )
     item = item_of(store, "q@x")
     before = show(store, item)
     assert Detail.VERSION in before.missing
     summary = run(
         store,
-        engine,
+        watched,
         record(
             "f@x",
             "Re: Install fails",
@@ -177,7 +185,7 @@ def test_follow_up_from_the_asker_updates_the_pending_draft_in_place(
     assert after.draft_text != before.draft_text
     assert after.missing == ()  # version, os, hypervisor from the follow-up; specifics from the starter
     assert "Access denied" in after.question and "4.18.1.0" in after.question
-    combined = engine.seen[-1]
+    combined = watched.seen[-1]
     assert (
         combined.subject == "Install fails"
         and "Access denied" in combined.text
@@ -189,7 +197,7 @@ def test_follow_up_from_the_asker_updates_the_pending_draft_in_place(
     ]
 
 
-def test_answered_thread_gets_no_new_draft(store: Store, engine: StubEngine) -> None:
+def test_answered_thread_gets_no_new_draft(store: Store, engine: Engine) -> None:
     run(
         store,
         engine,
@@ -205,7 +213,7 @@ def test_answered_thread_gets_no_new_draft(store: Store, engine: StubEngine) -> 
     assert any("came after the thread was answered" in h.note for h in item.history)
 
 
-def test_follow_up_after_review_leaves_the_item_alone(store: Store, engine: StubEngine) -> None:
+def test_follow_up_after_review_leaves_the_item_alone(store: Store, engine: Engine) -> None:
     run(store, engine, record("q@x", "SELinux", "SELinux is set to enforcing", ALICE))
     item = item_of(store, "q@x")
     approved = approve(store, item, actor="mod")
@@ -221,14 +229,18 @@ def test_follow_up_after_review_leaves_the_item_alone(store: Store, engine: Stub
 
 
 def test_no_triage_then_work_gives_the_same_drafts_as_inline_triage(
-    make_db_url: Callable[[], str], engine: StubEngine
+    make_db_url: Callable[[], str], engine: Engine
 ) -> None:
     archive = list(archive_records(250, seed=5))
 
     def drafts(opened: Store) -> list[tuple[object, ...]]:
         entries = opened.queue(QueueFilter(limit=None))
         return sorted(
-            (e.subject, e.asker, e.status, e.tips, e.missing, show(opened, e.id).draft_text) for e in entries
+            (
+                (e.subject, e.asker, e.status, e.tips, e.missing, show(opened, e.id).draft_text)
+                for e in entries
+            ),
+            key=repr,  # real tips (TipScore) have no order of their own
         )
 
     deferred = open_store(make_db_url())
@@ -246,7 +258,7 @@ def test_no_triage_then_work_gives_the_same_drafts_as_inline_triage(
     assert late == now and len(now) > 20
 
 
-def test_text_every_database_accepts(store: Store, engine: StubEngine) -> None:
+def test_text_every_database_accepts(store: Store, engine: Engine) -> None:
     nul = record(
         "nul@x", "Install\x00 fails", "log line with a NUL\x00 byte and a lone \udc80 surrogate", ALICE
     )
@@ -256,7 +268,7 @@ def test_text_every_database_accepts(store: Store, engine: StubEngine) -> None:
     assert "\x00" not in view.question and "NUL byte" in view.question
 
 
-def test_subject_fallback_does_not_reach_across_years(store: Store, engine: StubEngine) -> None:
+def test_subject_fallback_does_not_reach_across_years(store: Store, engine: Engine) -> None:
     """A generic subject recurs: a reply-looking message long after the last one starts over."""
     late = record("late@x", "Re: Install fails", "same trouble here", BOB, minute=60 * 24 * 400)
     close = record("close@x", "Re: Install fails", "try this", "Dan <dan@example.org>", minute=60 * 24 * 20)

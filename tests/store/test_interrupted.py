@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tests.store.dump import dump
-from tests.store.engine_stub import StubEngine
 from tests.store.factories import archive_records
+from triagebot.app import Engine
 from triagebot.pipeline import ingest
 from triagebot.store import make_engine, open_store
 from triagebot.store.tables import MESSAGES
@@ -25,13 +25,14 @@ COUNT = 1500
 BATCH = 50
 INGEST = """
 import sys
-from tests.store.engine_stub import StubEngine
+from tests.store.doubles import Watched, saved_engine
 from tests.store.factories import archive_records
 from triagebot.pipeline import ingest
 from triagebot.store import open_store
 
 count, batch = int(sys.argv[2]), int(sys.argv[3])
-ingest(archive_records(count), open_store(sys.argv[1]), StubEngine(delay=0.05), batch_size=batch)
+engine = Watched(saved_engine(sys.argv[4]), delay=0.05)
+ingest(archive_records(count), open_store(sys.argv[1]), engine, batch_size=batch)
 """
 
 
@@ -48,11 +49,15 @@ def stored_messages(url: str) -> int:
         engine.dispose()
 
 
-def kill_after_first_commit(url: str) -> int:
-    """Start an ingest, SIGKILL it once at least one batch is committed; return what it had stored."""
+def kill_after_first_commit(url: str, models_dir: Path) -> int:
+    """Start an ingest with the real engine (the session's saved model), SIGKILL it once at least one
+    batch is committed; return what it had stored."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", INGEST, url, str(COUNT), str(BATCH)], cwd=ROOT, env=env, stderr=subprocess.PIPE
+        [sys.executable, "-c", INGEST, url, str(COUNT), str(BATCH), str(models_dir)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
     try:
@@ -71,16 +76,18 @@ def kill_after_first_commit(url: str) -> int:
     return stored_messages(url)
 
 
-def test_killed_ingest_rerun_equals_one_clean_run(make_db_url: Callable[[], str]) -> None:
+def test_killed_ingest_rerun_equals_one_clean_run(
+    make_db_url: Callable[[], str], engine: Engine, saved_models: Path
+) -> None:
     killed, clean = make_db_url(), make_db_url()
-    partial = kill_after_first_commit(killed)
+    partial = kill_after_first_commit(killed, saved_models)
     store = open_store(clean)
-    full = ingest(archive_records(COUNT), store, StubEngine(), batch_size=BATCH)
+    full = ingest(archive_records(COUNT), store, engine, batch_size=BATCH)
     store.close()
     assert BATCH <= partial < full.new, (partial, full.new)
 
     store = open_store(killed)
-    rerun = ingest(archive_records(COUNT), store, StubEngine(), batch_size=BATCH)
+    rerun = ingest(archive_records(COUNT), store, engine, batch_size=BATCH)
     store.close()
     assert rerun.new == full.new - partial
     assert dump(killed) == dump(clean)

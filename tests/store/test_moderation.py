@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
+from triagebot.app import Engine
 from triagebot.core.models import Detail, Language
 from triagebot.errors import InputError
 from triagebot.pipeline import ingest
@@ -17,22 +17,25 @@ from triagebot.store.moderation import outbox_for_item
 
 
 @pytest.fixture
-def items(store: Store, engine: StubEngine) -> dict[str, int]:
-    """Three pending items: English SELinux (users), Japanese DB access (users-ja), English KVM with details."""
+def items(store: Store, engine: Engine) -> dict[str, int]:
+    """Three pending items, each question carrying an exact error string of its tip: English SELinux
+    (users), Japanese setup-databases (users-ja), English KVM agent with every detail given (users)."""
     ingest(
         [
             record("en@x", "SELinux question", "SELinux is set to enforcing", list_id="users"),
             record(
                 "ja@x",
                 "セットアップで Access denied",
-                "cloudstack-setup-databases で Access denied になります",
+                "cloudstack-setup-databases で Access denied for user 'cloud'@'localhost' になります",
                 "Taro <taro@example.jp>",
                 list_id="users-ja",
             ),
             record(
                 "kvm@x",
                 "KVM host",
-                "cloudstack-agent fails on CloudStack 4.19.1.1, Ubuntu 22.04, KVM; the log says error",
+                "Adding the host fails: Could not add host at [http://10.1.1.5] with zone [1], pod [1] and"
+                " cluster [1] due to: [ can't setup agent, due to ssh failure ]. We run CloudStack 4.19.1.1"
+                " on Ubuntu 22.04 with KVM.",
                 "Kim <kim@example.org>",
                 list_id="users",
             ),
@@ -110,8 +113,9 @@ def test_queue_filters(store: Store, items: dict[str, int]) -> None:
     assert ids(language=Language.JA) == [items["ja"]]
     assert ids(source="users") == [items["en"], items["kvm"]]
     assert ids(tip="selinux") == [items["en"]]
-    assert ids(tip="db-access") == [items["ja"]]
-    assert ids(tip="db") == []  # whole tip ids only
+    assert ids(tip="setup-databases") == [items["ja"]]
+    assert ids(tip="kvm-agent") == [items["kvm"]]
+    assert ids(tip="setup") == []  # whole tip ids only
     assert ids(missing=Detail.VERSION) == [items["en"], items["ja"]]
     assert ids(missing=Detail.SPECIFICS) == [items["en"]]
     approve(store, items["en"], actor="mod")
@@ -121,14 +125,19 @@ def test_queue_filters(store: Store, items: dict[str, int]) -> None:
     assert store.count(QueueFilter(source="users", limit=1)) == 2
 
 
-def test_show_has_everything_a_moderator_needs(store: Store, items: dict[str, int]) -> None:
+def test_show_has_everything_a_moderator_needs(store: Store, items: dict[str, int], engine: Engine) -> None:
     view = show(store, items["ja"])
     entry = next(e for e in queue(store) if e.id == items["ja"])
     assert view.subject == entry.subject == "セットアップで Access denied"
     assert view.asker == entry.asker == "taro@example.jp"
     assert view.source == "users-ja" and view.language is Language.JA
     assert "Access denied" in view.question
-    assert [t.tip_id for t in view.tips] == ["db-access"] and view.tips[0].evidence == ("matched db-access",)
+    assert [t.tip_id for t in view.tips] == ["setup-databases"]
+    assert view.tips[0].evidence[0] == "error string: Access denied for user 'cloud'@'localhost'"
     assert view.missing == (Detail.VERSION, Detail.OS, Detail.HYPERVISOR)
-    assert view.draft_text.startswith("[ja] tips: db-access") and view.model_version == "stub-1"
+    assert (
+        view.draft_text.startswith("ご質問ありがとうございます。")
+        and "cloudstack-setup-databases" in view.draft_text
+    )
+    assert view.model_version == engine.model_version
     assert view.history[0].to_status is ReviewStatus.PENDING and view.history[0].actor == "ingest"

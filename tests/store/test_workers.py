@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.store.engine_stub import StubEngine
+from tests.store.doubles import Watched
 from tests.store.factories import archive_records, record
-from triagebot.core.models import InboundMessage, TriageResult
+from triagebot.app import Engine
 from triagebot.errors import StoreError
 from triagebot.pipeline import WorkSummary, ingest, work
 from triagebot.store import Claim, Store, TriageState, open_store
@@ -26,12 +26,13 @@ from triagebot.store.tables import MESSAGES, TRIAGE_RESULTS
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import sys
-from tests.store.engine_stub import StubEngine
+from tests.store.doubles import Watched, saved_engine
 from triagebot.pipeline import work
 from triagebot.store import open_store
 
 store = open_store(sys.argv[1])
-summary = work(store, StubEngine(delay=0.01), sys.argv[2], batch=5, until_empty=True)
+engine = Watched(saved_engine(sys.argv[3]), delay=0.01)
+summary = work(store, engine, sys.argv[2], batch=5, until_empty=True)
 print(summary.triaged)
 """
 
@@ -69,9 +70,9 @@ def _check_exactly_once(url: str, waiting: int, workers: Sequence[str]) -> dict[
     return per_worker
 
 
-def test_two_worker_threads_share_the_work(db_url: str) -> None:
+def test_two_worker_threads_share_the_work(db_url: str, engine: Engine) -> None:
     waiting = _fill(db_url)
-    engine = StubEngine(delay=0.01)
+    watched = Watched(engine, delay=0.01)
     stores = [open_store(db_url), open_store(db_url)]
     start = threading.Barrier(2)
     summaries: dict[str, WorkSummary] = {}
@@ -80,7 +81,7 @@ def test_two_worker_threads_share_the_work(db_url: str) -> None:
     def run(name: str, store: Store) -> None:
         try:
             start.wait()
-            summaries[name] = work(store, engine, name, batch=5, until_empty=True)
+            summaries[name] = work(store, watched, name, batch=5, until_empty=True)
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)
 
@@ -95,16 +96,17 @@ def test_two_worker_threads_share_the_work(db_url: str) -> None:
     per_worker = _check_exactly_once(db_url, waiting, ["w0", "w1"])
     assert per_worker == {name: s.triaged for name, s in summaries.items()}
     assert all(n > 0 for n in per_worker.values()), per_worker
-    seen = [m.message_id for m in engine.seen]
+    seen = [m.message_id for m in watched.seen]
     assert len(seen) == len(set(seen)) == waiting
 
 
-def test_two_worker_processes_share_the_work(db_url: str) -> None:
+def test_two_worker_processes_share_the_work(db_url: str, saved_models: Path) -> None:
+    """Each process builds the real engine from the model the session trained and saved."""
     waiting = _fill(db_url, 200)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, db_url, f"p{i}"],
+            [sys.executable, "-c", WORKER, db_url, f"p{i}", str(saved_models)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -129,7 +131,7 @@ class Clock:
         return self.now
 
 
-def test_stale_claims_are_taken_over_and_the_late_result_dropped(db_url: str, engine: StubEngine) -> None:
+def test_stale_claims_are_taken_over_and_the_late_result_dropped(db_url: str, engine: Engine) -> None:
     clock = Clock()
     store = open_store(db_url, clock=clock)
     try:
@@ -148,8 +150,8 @@ def test_stale_claims_are_taken_over_and_the_late_result_dropped(db_url: str, en
                 strict=True,
             )
         )
-        late = store.record_triage(results, model_version="stub-1", actor="A", claim=first)
-        fresh = store.record_triage(results, model_version="stub-1", actor="B", claim=second)
+        late = store.record_triage(results, model_version=engine.model_version, actor="A", claim=first)
+        fresh = store.record_triage(results, model_version=engine.model_version, actor="B", claim=second)
         assert (late.recorded, late.lost) == (0, 1)
         assert (fresh.recorded, fresh.lost, fresh.drafted) == (1, 0, 1)
         assert store.row_counts()["triage_results"] == 1
@@ -160,28 +162,16 @@ def test_stale_claims_are_taken_over_and_the_late_result_dropped(db_url: str, en
         store.close()
 
 
-class Failing:
-    """An engine that breaks, to see the claim given back."""
-
-    model_version = "broken"
-
-    def triage(self, message: InboundMessage) -> TriageResult:
-        raise RuntimeError("model exploded")
-
-    def triage_batch(self, messages: Sequence[InboundMessage]) -> list[TriageResult]:
-        raise RuntimeError("model exploded")
-
-
-def test_a_failing_batch_gives_its_claim_back(store: Store) -> None:
+def test_a_failing_batch_gives_its_claim_back(store: Store, engine: Engine) -> None:
     ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
     with pytest.raises(RuntimeError, match="exploded"):
-        work(store, Failing(), "w", until_empty=True)
+        work(store, Watched(engine, fail=RuntimeError("model exploded")), "w", until_empty=True)
     message = store.message("q@x")
     assert message is not None
     assert (message.triage_state, message.claimed_by) == (TriageState.UNTRIAGED, None)
 
 
-def test_polling_worker_sleeps_when_idle_and_stops_when_told(store: Store, engine: StubEngine) -> None:
+def test_polling_worker_sleeps_when_idle_and_stops_when_told(store: Store, engine: Engine) -> None:
     naps: list[float] = []
     summary = work(
         store, engine, "w", poll_seconds=0.5, sleep=naps.append, should_stop=lambda: len(naps) >= 2
@@ -189,10 +179,10 @@ def test_polling_worker_sleeps_when_idle_and_stops_when_told(store: Store, engin
     assert naps == [0.5, 0.5] and summary == WorkSummary()
 
 
-def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
+def test_workers_keep_up_with_a_running_ingest(db_url: str, engine: Engine) -> None:
     """Ingest (without triage) and two polling workers at once: no deadlock, no message triaged twice."""
     open_store(db_url).close()
-    engine = StubEngine(delay=0.005)
+    watched = Watched(engine, delay=0.005)
     stored = threading.Event()
     failures: list[BaseException] = []
 
@@ -214,7 +204,7 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
         try:
             work(
                 store,
-                engine,
+                watched,
                 name,
                 batch=10,
                 poll_seconds=0.01,
@@ -245,9 +235,7 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str) -> None:
     _check_exactly_once(db_url, int(triaged), ["w0", "w1"])
 
 
-def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(
-    store: Store, engine: StubEngine
-) -> None:
+def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(store: Store, engine: Engine) -> None:
     ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
     dead = store.claim("dead-worker", 10, stale_after=timedelta(minutes=10))
     assert dead.message_pks
@@ -268,7 +256,7 @@ def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(
 
 
 def test_store_errors_are_logged_and_retried_with_backoff(
-    store: Store, engine: StubEngine, caplog: pytest.LogCaptureFixture
+    store: Store, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
     real_claim, failures = store.claim, iter([StoreError("database error: server closed the connection")] * 3)
