@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from tests.store.engine_stub import StubEngine  # noqa: E402
 from tests.store.factories import record  # noqa: E402
+from triagebot.app import build_engine  # noqa: E402
 from triagebot.config import load_settings  # noqa: E402
 from triagebot.outbox import deliver  # noqa: E402
 from triagebot.pipeline import ingest  # noqa: E402
@@ -66,7 +66,7 @@ def run(url: str, replies: int, label: str) -> None:
                 for n in range(replies)
             ],
             store,
-            StubEngine(),
+            build_engine(settings, notify=lambda text: print(text, file=sys.stderr)),
         )
         ids = [store.review_id_for(f"q{n}@bench") for n in range(replies)]
         addressing = ReplyAddressing.from_settings(settings)

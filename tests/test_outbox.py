@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from tests.mail.smtpd import DROP, Recorder, free_port, smtp_server
 from tests.store.conftest import make_db_url, pg_server  # noqa: F401 - the shared database fixtures
-from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
+from triagebot.app import Engine
 from triagebot.config import Settings, load_settings
 from triagebot.outbox import backoff, deliver, watch
 from triagebot.review import ReplyAddressing, approve
@@ -90,7 +90,7 @@ def settings_for(port: int, environ: dict[str, str] | None = None, **smtp: Any) 
     )
 
 
-def approved_items(store: Store, settings: Settings) -> dict[str, int]:
+def approved_items(store: Store, engine: Engine, settings: Settings) -> dict[str, int]:
     """Three approved questions: English (users), Japanese follow-up thread (users-ja), author-only."""
     records = [
         record("en@x", "SELinux question", "SELinux is set to enforcing", list_id="users"),
@@ -117,7 +117,7 @@ def approved_items(store: Store, settings: Settings) -> dict[str, int]:
     ]
     from triagebot.pipeline import ingest
 
-    ingest(records, store, StubEngine())
+    ingest(records, store, engine)
     ids = {}
     addressing = ReplyAddressing.from_settings(settings)
     for name in ("en", "ja", "pv"):
@@ -129,10 +129,10 @@ def approved_items(store: Store, settings: Settings) -> dict[str, int]:
     return ids
 
 
-def test_replies_arrive_as_proper_replies(store: Store, server: tuple[Recorder, int]) -> None:
+def test_replies_arrive_as_proper_replies(store: Store, server: tuple[Recorder, int], engine: Engine) -> None:
     recorder, port = server
     settings = settings_for(port)
-    items = approved_items(store, settings)
+    items = approved_items(store, engine, settings)
     summary = deliver(store, settings, worker="d1")
     assert (summary.claimed, summary.sent, summary.failed, summary.retried) == (3, 3, 0, 0)
     by_to = {a.rcpt_tos[0]: a for a in recorder.received}
@@ -143,7 +143,9 @@ def test_replies_arrive_as_proper_replies(store: Store, server: tuple[Recorder, 
     assert en["In-Reply-To"] == "<en@x>" and en["References"] == "<en@x>"
     assert en["From"] == "CloudStack triage <triage@example.org>"
     assert en.get_content_charset() == "utf-8"
-    assert en.get_content().strip() == store.show(items["en"]).draft_text
+    arrived_text = en.get_content().replace("\r\n", "\n").strip()  # SMTP carries CRLF line ends
+    assert arrived_text == store.show(items["en"]).draft_text.strip()
+    assert "selinux" in arrived_text.lower()  # the real engine's reply for the SELinux question
 
     ja = by_to["users-ja@lists.example.jp"]
     assert b"\x1b$B" in ja.raw  # the list asked for ISO-2022-JP and the text fits
@@ -166,11 +168,11 @@ def test_replies_arrive_as_proper_replies(store: Store, server: tuple[Recorder, 
 
 
 def test_temporary_refusal_is_retried_later_and_delivered_once(
-    store: Store, server: tuple[Recorder, int], clock: Clock
+    store: Store, server: tuple[Recorder, int], clock: Clock, engine: Engine
 ) -> None:
     recorder, port = server
     settings = settings_for(port, retry_seconds=60, retry_cap_seconds=600)
-    item = approved_items(store, settings)["en"]
+    item = approved_items(store, engine, settings)["en"]
     recorder.script.extend(["451 4.3.0 try again later"] * 2)
     first = deliver(store, settings, worker="d1")
     assert first.claimed == 3
@@ -201,11 +203,11 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 
 def test_temporary_failures_give_up_after_max_attempts(
-    store: Store, server: tuple[Recorder, int], clock: Clock
+    store: Store, server: tuple[Recorder, int], clock: Clock, engine: Engine
 ) -> None:
     recorder, port = server
     settings = settings_for(port, max_attempts=2, retry_seconds=10)
-    approved_items(store, settings)
+    approved_items(store, engine, settings)
     recorder.script.extend(["421 4.4.5 busy"] * 6)
     assert deliver(store, settings, worker="d1").retried == 3
     clock.now = T0 + timedelta(seconds=11)
@@ -216,11 +218,11 @@ def test_temporary_failures_give_up_after_max_attempts(
 
 
 def test_permanent_refusal_fails_and_is_not_retried(
-    store: Store, server: tuple[Recorder, int], clock: Clock
+    store: Store, server: tuple[Recorder, int], clock: Clock, engine: Engine
 ) -> None:
     recorder, port = server
     settings = settings_for(port)
-    items = approved_items(store, settings)
+    items = approved_items(store, engine, settings)
     recorder.script.extend(["550 5.7.1 relaying denied"] * 3)
     summary = deliver(store, settings, worker="d1")
     assert (summary.failed, summary.sent, summary.retried) == (3, 0, 0)
@@ -236,9 +238,9 @@ def test_permanent_refusal_fails_and_is_not_retried(
     assert len(recorder.received) == 1
 
 
-def test_no_server_is_a_temporary_failure(store: Store) -> None:
+def test_no_server_is_a_temporary_failure(store: Store, engine: Engine) -> None:
     settings = settings_for(free_port())
-    approved_items(store, settings)
+    approved_items(store, engine, settings)
     summary = deliver(store, settings, worker="d1")
     assert (summary.claimed, summary.retried, summary.failed) == (3, 3, 0)
     assert all("ConnectionRefused" in (e.last_error or "") for e in outbox_entries(store))
@@ -264,13 +266,13 @@ deliver(store, settings, worker="doomed", after_send=die)
 
 
 def test_killed_between_sending_and_recording_never_sends_twice(
-    db: str, server: tuple[Recorder, int]
+    db: str, server: tuple[Recorder, int], engine: Engine
 ) -> None:
     recorder, port = server
     settings = settings_for(port)
     store = open_store(db)  # the real clock: the subprocess uses it too
     try:
-        approved_items(store, settings)
+        approved_items(store, engine, settings)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
             [sys.executable, "-c", _KILL_SCRIPT, db, str(port)],
@@ -309,7 +311,7 @@ def test_killed_between_sending_and_recording_never_sends_twice(
 
 
 def test_password_only_from_the_environment_and_never_logged(
-    store: Store, caplog: pytest.LogCaptureFixture
+    store: Store, caplog: pytest.LogCaptureFixture, engine: Engine
 ) -> None:
     logins: list[tuple[str, str]] = []
 
@@ -325,7 +327,7 @@ def test_password_only_from_the_environment_and_never_logged(
         authenticator=authenticator, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]
     ) as (recorder, port):
         good = settings_for(port, {"TRIAGEBOT_SMTP_PASSWORD": PASSWORD}, user="triagebot")
-        approved_items(store, good)
+        approved_items(store, engine, good)
         assert deliver(store, good, worker="d1").sent == 3
         assert logins[0] == ("triagebot", PASSWORD) and len(recorder.received) == 3
 
@@ -336,7 +338,7 @@ def test_password_only_from_the_environment_and_never_logged(
         for entry in outbox_entries(store):
             assert entry.state is OutboxState.SENT
         # a failed login is permanent: the error names the user, never the password
-        ingest_more(store)
+        ingest_more(store, engine)
         item = store.review_id_for("late@x")
         assert item is not None
         approve(store, item, actor="hana", addressing=ReplyAddressing.from_settings(wrong))
@@ -352,18 +354,18 @@ def test_password_only_from_the_environment_and_never_logged(
     assert PASSWORD not in repr(good) and PASSWORD not in str(good.model_dump())
 
 
-def ingest_more(store: Store) -> None:
+def ingest_more(store: Store, engine: Engine) -> None:
     from triagebot.pipeline import ingest
 
-    ingest([record("late@x", "Late question", "SELinux again", list_id="users")], store, StubEngine())
+    ingest([record("late@x", "Late question", "SELinux again", list_id="users")], store, engine)
 
 
 def test_a_connection_lost_while_handing_over_is_unknown_not_retried(
-    store: Store, server: tuple[Recorder, int], clock: Clock
+    store: Store, server: tuple[Recorder, int], clock: Clock, engine: Engine
 ) -> None:
     recorder, port = server
     settings = settings_for(port)
-    items = approved_items(store, settings)
+    items = approved_items(store, engine, settings)
     recorder.script.append(DROP)  # the first message reaches the server, its answer never comes back
     summary = deliver(store, settings, worker="d1")
     assert (summary.unknown, summary.sent, summary.retried) == (1, 2, 0)
@@ -375,7 +377,9 @@ def test_a_connection_lost_while_handing_over_is_unknown_not_retried(
     assert deliver(store, settings, worker="d1").claimed == 0  # never again by itself
 
 
-def test_two_deliverers_at_once_send_each_reply_once(db: str, server: tuple[Recorder, int]) -> None:
+def test_two_deliverers_at_once_send_each_reply_once(
+    db: str, server: tuple[Recorder, int], engine: Engine
+) -> None:
     recorder, port = server
     settings = settings_for(port)
     store = open_store(db)
@@ -385,7 +389,7 @@ def test_two_deliverers_at_once_send_each_reply_once(db: str, server: tuple[Reco
         ingest(
             [record(f"q{n}@x", f"Question {n}", "SELinux is enforcing", list_id="users") for n in range(12)],
             store,
-            StubEngine(),
+            engine,
         )
         addressing = ReplyAddressing.from_settings(settings)
         for n in range(12):
@@ -413,11 +417,11 @@ def test_two_deliverers_at_once_send_each_reply_once(db: str, server: tuple[Reco
 
 
 def test_watch_keeps_delivering_and_a_bad_run_holds_nothing(
-    store: Store, server: tuple[Recorder, int], caplog: pytest.LogCaptureFixture
+    store: Store, server: tuple[Recorder, int], caplog: pytest.LogCaptureFixture, engine: Engine
 ) -> None:
     recorder, port = server
     settings = settings_for(port)
-    approved_items(store, settings)
+    approved_items(store, engine, settings)
     unconfigured = load_settings(None, {})
     sleeps: list[float] = []
     total = watch(

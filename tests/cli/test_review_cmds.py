@@ -10,15 +10,15 @@ from click.testing import CliRunner
 
 import triagebot.cli.review_cmds  # noqa: F401  (registers the commands)
 from tests.mail.smtpd import Recorder, smtp_server
-from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
+from triagebot.app import Engine
 from triagebot.cli import cli
 from triagebot.pipeline import ingest
 from triagebot.store import ReviewStatus, open_store
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def db(tmp_path: Path, engine: Engine) -> str:
     url = f"sqlite:///{tmp_path}/cli.sqlite3"
     store = open_store(url)
     ingest(
@@ -27,7 +27,7 @@ def db(tmp_path: Path) -> str:
             record("b@x", "Access denied", "Access denied for root", list_id="users"),
         ],
         store,
-        StubEngine(),
+        engine,
     )
     store.close()
     return url

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import inspect, text
 
-from tests.store.engine_stub import StubEngine
 from tests.store.factories import record
+from triagebot.app import Engine
 from triagebot.pipeline import ingest
 from triagebot.store import open_store
 from triagebot.store.schema import current_revision, upgrade
 
 
-def test_upgrade_from_0002b_keeps_rows_and_downgrade_undoes_it(db_url: str) -> None:
+def test_upgrade_from_0002b_keeps_rows_and_downgrade_undoes_it(db_url: str, engine: Engine) -> None:
     from alembic import command
 
     from triagebot.store.schema import alembic_config
@@ -24,7 +24,7 @@ def test_upgrade_from_0002b_keeps_rows_and_downgrade_undoes_it(db_url: str) -> N
         assert current_revision(store.engine) == "0002b"
         assert "outbox" not in inspect(store.engine).get_table_names()
         upgrade(store.write_engine, "head")
-        ingest([record("q@x", "SELinux", "SELinux is enforcing")], store, StubEngine())
+        ingest([record("q@x", "SELinux", "SELinux is enforcing")], store, engine)
         with store.write_engine.begin() as connection:
             connection.execute(
                 text(
