@@ -8,12 +8,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 RUN useradd --create-home --uid 10001 triagebot
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+# setup.py copies knowledge/ and templates/ into the wheel, so both go in before the install.
+COPY pyproject.toml setup.py README.md ./
 COPY triagebot ./triagebot
-RUN pip install '.[postgres]'
-
 COPY knowledge ./knowledge
 COPY templates ./templates
+RUN pip install '.[postgres]'
+
 COPY samples ./samples
 RUN mkdir -p models var && chown -R triagebot:triagebot /app
 USER triagebot
@@ -21,5 +22,7 @@ USER triagebot
 # Train at build time so the first triage starts fast; retrained automatically if the KB changes.
 RUN triagebot train
 
+# `triagebot web --host 0.0.0.0` serves the moderators' app (TRIAGEBOT_WEB_SECRET from the environment).
+EXPOSE 8080
 ENTRYPOINT ["triagebot"]
 CMD ["--help"]
