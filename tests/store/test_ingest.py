@@ -66,8 +66,9 @@ def test_reingest_adds_nothing(store: Store, engine: Engine) -> None:
     expected = dict(TOPICS)
     entries = store.queue(QueueFilter(limit=None))
     assert len(entries) == first.drafted
-    # real results: a draft names its topic's tip or none at all (a follow-up can make the engine hold back)
-    assert all({t.tip_id for t in e.tips} <= {expected[e.subject]} for e in entries)
+    # real results: a draft leads with its topic's tip (a second cause may follow) or names none at all
+    # (a follow-up can make the engine hold back)
+    assert all(e.tips[0].tip_id == expected[e.subject] for e in entries if e.tips)
     assert sum(bool(e.tips) for e in entries) > 0.9 * len(entries)
     assert (again.new, again.duplicates, again.triaged, again.drafted) == (0, again.read, 0, 0)
     assert dump(_url(store)) == before
