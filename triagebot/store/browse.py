@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from triagebot.core.models import Action, Channel, Detail, Language, TipScore
 from triagebot.errors import StoreError
-from triagebot.store.repository import Store
+from triagebot.store.repository import Store, queue_conditions
 from triagebot.store.tables import (
     AuditRow,
     MessageRow,
@@ -32,7 +32,7 @@ from triagebot.store.tables import (
     ThreadRow,
     TriageResultRow,
 )
-from triagebot.store.views import OutboxState, ReviewStatus
+from triagebot.store.views import OutboxState, QueueFilter, ReviewStatus
 
 HIGH_SCORE = 0.75
 MID_SCORE = 0.5
@@ -175,17 +175,15 @@ def _top_score() -> ColumnElement[float]:
 
 
 def _where(query: QueueQuery, *, with_status: bool = True) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if query.tip:
-        conditions.append(ReviewItemRow.tip_keys.contains(f" {query.tip} ", autoescape=True))
-    if query.missing is not None:
-        conditions.append(ReviewItemRow.missing_keys.contains(f" {query.missing.value} ", autoescape=True))
-    if query.language is not None:
-        conditions.append(ReviewItemRow.language == query.language.value)
-    if query.source:
-        conditions.append(SourceRow.location == query.source)
-    if query.answered is not None:
-        conditions.append(ThreadRow.answered.is_(query.answered))
+    shared = QueueFilter(
+        tip=query.tip,
+        language=query.language,
+        source=query.source,
+        missing=query.missing,
+        status=query.status if with_status else None,
+        answered=query.answered,
+    )
+    conditions = queue_conditions(shared)
     if query.band is not None:
         top = _top_score()
         if query.band is ScoreBand.HIGH:
@@ -197,8 +195,6 @@ def _where(query: QueueQuery, *, with_status: bool = True) -> list[ColumnElement
             conditions.append(top < MID_SCORE)
         else:
             conditions.append(ReviewItemRow.tip_keys == " ")
-    if with_status and query.status is not None:
-        conditions.append(ReviewItemRow.status == query.status.value)
     return conditions
 
 

@@ -512,7 +512,7 @@ class Store:
             select(ReviewItemRow, ThreadRow.subject, ThreadRow.asker, ThreadRow.answered, SourceRow.location)
             .join(ThreadRow, ThreadRow.id == ReviewItemRow.thread_id)
             .join(SourceRow, SourceRow.id == ThreadRow.source_id)
-            .where(*_conditions(filters))
+            .where(*queue_conditions(filters))
             .order_by(ReviewItemRow.id)
             .offset(filters.offset)
         )
@@ -546,7 +546,7 @@ class Store:
             select(func.count(ReviewItemRow.id))
             .join(ThreadRow, ThreadRow.id == ReviewItemRow.thread_id)
             .join(SourceRow, SourceRow.id == ThreadRow.source_id)
-            .where(*_conditions(filters))
+            .where(*queue_conditions(filters))
         )
         with self._reading() as session:
             return int(session.scalar(stmt) or 0)
@@ -707,8 +707,8 @@ class Store:
 # -- shared steps ---------------------------------------------------------------------------------
 
 
-def _conditions(filters: QueueFilter) -> list[ColumnElement[bool]]:
-    """WHERE clauses for a queue filter."""
+def queue_conditions(filters: QueueFilter) -> list[ColumnElement[bool]]:
+    """WHERE clauses for a queue filter (the CLI queue and the web queue share them)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.tip:
         conditions.append(ReviewItemRow.tip_keys.contains(f" {filters.tip} ", autoescape=True))
