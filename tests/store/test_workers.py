@@ -235,24 +235,29 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str, engine: Engine) -> N
     _check_exactly_once(db_url, int(triaged), ["w0", "w1"])
 
 
-def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(store: Store, engine: Engine) -> None:
-    ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
-    dead = store.claim("dead-worker", 10, stale_after=timedelta(minutes=10))
-    assert dead.message_pks
-    naps: list[float] = []
+def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(db_url: str, engine: Engine) -> None:
+    clock = Clock()
+    store = open_store(db_url, clock=clock)
+    try:
+        ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
+        timeout = timedelta(minutes=10)
+        dead = store.claim("dead-worker", 10, stale_after=timeout)
+        assert dead.message_pks
+        naps: list[float] = []
 
-    def nap(seconds: float) -> None:
-        naps.append(seconds)
-        time.sleep(seconds)
+        def nap(seconds: float) -> None:
+            naps.append(seconds)
+            clock.now += timedelta(minutes=4)
 
-    summary = work(
-        store, engine, "w", until_empty=True, stale_after=timedelta(seconds=0.3), poll_seconds=0.1, sleep=nap
-    )
-    assert summary.triaged == 1 and naps, "it must wait, not stop while a claim is held"
-    message = store.message("q@x")
-    assert message is not None and message.triage_state is TriageState.TRIAGED
-    assert message.claimed_by is not None and message.claimed_by.startswith("w:")
-    assert store.claimed() == 0
+        summary = work(store, engine, "w", until_empty=True, stale_after=timeout, poll_seconds=5, sleep=nap)
+        assert summary.triaged == 1
+        assert naps == [5, 5, 5], "it must wait while the claim is fresh, and take it over once stale"
+        message = store.message("q@x")
+        assert message is not None and message.triage_state is TriageState.TRIAGED
+        assert message.claimed_by is not None and message.claimed_by.startswith("w:")
+        assert store.claimed() == 0
+    finally:
+        store.close()
 
 
 def test_store_errors_are_logged_and_retried_with_backoff(
