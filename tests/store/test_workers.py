@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,35 +130,46 @@ class Clock:
         return self.now
 
 
-def test_stale_claims_are_taken_over_and_the_late_result_dropped(db_url: str, engine: Engine) -> None:
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+@pytest.fixture
+def clocked(db_url: str) -> Iterator[tuple[Store, Clock]]:
+    """A store on a hand-moved clock, holding one question waiting for triage."""
     clock = Clock()
     store = open_store(db_url, clock=clock)
     try:
         ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
-        timeout = timedelta(minutes=10)
-        first = store.claim("A", 10, stale_after=timeout)
-        assert len(first.message_pks) == 1
-        assert store.claim("B", 10, stale_after=timeout).message_pks == ()
-        clock.now += timeout + timedelta(seconds=1)
-        second = store.claim("B", 10, stale_after=timeout)
-        assert second.message_pks == first.message_pks
-        results = list(
-            zip(
-                first.message_pks,
-                engine.triage_batch([i.message for i in store.triage_inputs(first.message_pks)]),
-                strict=True,
-            )
-        )
-        late = store.record_triage(results, model_version=engine.model_version, actor="A", claim=first)
-        fresh = store.record_triage(results, model_version=engine.model_version, actor="B", claim=second)
-        assert (late.recorded, late.lost) == (0, 1)
-        assert (fresh.recorded, fresh.lost, fresh.drafted) == (1, 0, 1)
-        assert store.row_counts()["triage_results"] == 1
-        message = store.message("q@x")
-        assert message is not None and message.triage_state is TriageState.TRIAGED
-        assert message.claimed_by is not None and message.claimed_by.startswith("B:")
+        yield store, clock
     finally:
         store.close()
+
+
+def test_stale_claims_are_taken_over_and_the_late_result_dropped(
+    clocked: tuple[Store, Clock], engine: Engine
+) -> None:
+    store, clock = clocked
+    first = store.claim("A", 10, stale_after=CLAIM_TIMEOUT)
+    assert len(first.message_pks) == 1
+    assert store.claim("B", 10, stale_after=CLAIM_TIMEOUT).message_pks == ()
+    clock.now += CLAIM_TIMEOUT + timedelta(seconds=1)
+    second = store.claim("B", 10, stale_after=CLAIM_TIMEOUT)
+    assert second.message_pks == first.message_pks
+    results = list(
+        zip(
+            first.message_pks,
+            engine.triage_batch([i.message for i in store.triage_inputs(first.message_pks)]),
+            strict=True,
+        )
+    )
+    late = store.record_triage(results, model_version=engine.model_version, actor="A", claim=first)
+    fresh = store.record_triage(results, model_version=engine.model_version, actor="B", claim=second)
+    assert (late.recorded, late.lost) == (0, 1)
+    assert (fresh.recorded, fresh.lost, fresh.drafted) == (1, 0, 1)
+    assert store.row_counts()["triage_results"] == 1
+    message = store.message("q@x")
+    assert message is not None and message.triage_state is TriageState.TRIAGED
+    assert message.claimed_by is not None and message.claimed_by.startswith("B:")
 
 
 def test_a_failing_batch_gives_its_claim_back(store: Store, engine: Engine) -> None:
@@ -234,29 +245,25 @@ def test_workers_keep_up_with_a_running_ingest(db_url: str, engine: Engine) -> N
     _check_exactly_once(db_url, int(triaged), ["w0", "w1"])
 
 
-def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(db_url: str, engine: Engine) -> None:
-    clock = Clock()
-    store = open_store(db_url, clock=clock)
-    try:
-        ingest([record("q@x", "SELinux", "SELinux is set to enforcing")], store, None)
-        timeout = timedelta(minutes=10)
-        dead = store.claim("dead-worker", 10, stale_after=timeout)
-        assert dead.message_pks
-        naps: list[float] = []
+def test_until_empty_waits_for_a_dead_workers_claim_and_takes_it_over(
+    clocked: tuple[Store, Clock], engine: Engine
+) -> None:
+    store, clock = clocked
+    dead = store.claim("dead-worker", 10, stale_after=CLAIM_TIMEOUT)
+    assert dead.message_pks
+    naps: list[float] = []
 
-        def nap(seconds: float) -> None:
-            naps.append(seconds)
-            clock.now += timedelta(minutes=4)
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        clock.now += timedelta(minutes=4)
 
-        summary = work(store, engine, "w", until_empty=True, stale_after=timeout, poll_seconds=5, sleep=nap)
-        assert summary.triaged == 1
-        assert naps == [5, 5, 5], "it must wait while the claim is fresh, and take it over once stale"
-        message = store.message("q@x")
-        assert message is not None and message.triage_state is TriageState.TRIAGED
-        assert message.claimed_by is not None and message.claimed_by.startswith("w:")
-        assert store.claimed() == 0
-    finally:
-        store.close()
+    summary = work(store, engine, "w", until_empty=True, stale_after=CLAIM_TIMEOUT, poll_seconds=5, sleep=nap)
+    assert summary.triaged == 1
+    assert naps == [5, 5, 5], "it must wait while the claim is fresh, and take it over once stale"
+    message = store.message("q@x")
+    assert message is not None and message.triage_state is TriageState.TRIAGED
+    assert message.claimed_by is not None and message.claimed_by.startswith("w:")
+    assert store.claimed() == 0
 
 
 def test_store_errors_are_logged_and_retried_with_backoff(
