@@ -1,9 +1,10 @@
 """Read mailing-list archives of any kind we meet, one message at a time.
 
 Formats: mbox (plain or .gz; Mailman 3/HyperKitty exports are mboxes), Maildir directories,
-Mailman 2 pipermail ``.txt``/``.txt.gz`` month files, Pony Mail JSON, single ``.eml`` files, and
-directories holding any of these. Nothing here raises for a bad file or message: each becomes a
-`ReadProblem` and reading goes on.
+Mailman 2 pipermail ``.txt``/``.txt.gz`` month files, Pony Mail JSON, single ``.eml`` files, Slack
+workspace exports (zip or folder, see `slack_export`), DiscordChatExporter JSON (`discord_export`),
+and directories holding any of these. Each is told by its content first, its name second. Nothing
+here raises for a bad file or message: each becomes a `ReadProblem` and reading goes on.
 
 Memory stays flat however large the archive is. mbox and pipermail files are read line by line
 (through `gzip.open` when compressed); `mailbox.mbox` is not used because it indexes the whole
@@ -35,11 +36,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from triagebot.core.models import InboundMessage
+from triagebot.ingest import discord_export, slack_export
 from triagebot.ingest.mime import MessageBuffer, parse_message
 from triagebot.ingest.ponymail import read_ponymail_json
 from triagebot.ingest.records import ReadProblem
 
-FORMATS: tuple[str, ...] = ("mbox", "maildir", "pipermail", "ponymail", "eml")
+FORMATS: tuple[str, ...] = ("mbox", "maildir", "pipermail", "ponymail", "eml", "slack", "discord")
 
 Item = InboundMessage | ReadProblem
 
@@ -63,6 +65,8 @@ _MBOXRD_ESCAPED = re.compile(rb"^>(>*From )")
 _CUT_SEPARATOR = re.compile(rb"^From [^\s@]*@\S*\s*$")
 LINE_LIMIT = 1024 * 1024  # bytes of one line that are kept; the rest of a longer line is left out
 PONYMAIL_LIMIT = 64 * 1024 * 1024  # a Pony Mail JSON file is loaded whole, so its size is bounded
+JSON_LIMIT = 64 * 1024 * 1024  # so is a Discord export
+_ZIP_MAGIC = b"PK\x03\x04"
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096
@@ -95,7 +99,9 @@ def detect_format(path: Path) -> str | None:
     """Name the format of a file or directory from its content (then its name); None if not mail."""
     kind, _ = _kind(path)
     if kind == "dir":
-        return "maildir" if _is_maildir(path) else None
+        if _is_maildir(path):
+            return "maildir"
+        return "slack" if slack_export.is_export_dir(path) else None
     if kind != "file":
         return None
     found, _ = _sniff(path)
@@ -159,6 +165,12 @@ def _read_path(path: Path, fmt: str | None, *, walking: bool, seen: set[tuple[in
             yield from _read_maildir(path, seen)
         elif fmt == "maildir" and not walking:
             yield ReadProblem(str(path), "not a Maildir: no cur/ and new/ subdirectories")
+        elif fmt in (None, "slack") and slack_export.is_export_dir(path):
+            yield from slack_export.read_export_dir(path)
+        elif fmt == "slack" and not walking:
+            yield ReadProblem(
+                str(path), "not a Slack export: no users.json or channels.json beside day files"
+            )
         else:
             yield from _read_directory(path, fmt, seen)
         return
@@ -300,6 +312,33 @@ def _read_ponymail(path: Path) -> Iterator[Item]:
     yield from read_ponymail_json(data, str(path))
 
 
+def _read_discord(path: Path) -> Iterator[Item]:
+    try:
+        with _open_binary(path) as stream:
+            data = stream.read(JSON_LIMIT + 1)
+    except _DAMAGE as exc:
+        yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    if len(data) > JSON_LIMIT:
+        yield ReadProblem(str(path), f"Discord export larger than {JSON_LIMIT:,} bytes: not read")
+        return
+    yield from discord_export.read_export_json(data, str(path))
+
+
+def _read_slack_file(path: Path) -> Iterator[Item]:
+    """A Slack export zip, or one day file of an unpacked export."""
+    try:
+        with _open_binary(path) as stream:
+            magic = stream.read(4)
+    except _DAMAGE as exc:
+        yield ReadProblem(str(path), f"cannot read: {exc}")
+        return
+    if magic == _ZIP_MAGIC:
+        yield from slack_export.read_export_zip(path)
+    else:
+        yield from slack_export.read_day_file(path)
+
+
 def _read_mbox(path: Path) -> Iterator[Item]:
     return _read_stream(path, _MBOX_SEPARATOR.match, unescape=True)
 
@@ -415,6 +454,8 @@ _READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "pipermail": _read_pipermail,
     "ponymail": _read_ponymail,
     "eml": _read_single,
+    "slack": _read_slack_file,
+    "discord": _read_discord,
 }
 
 
@@ -440,7 +481,15 @@ def _sniff(path: Path) -> tuple[str | None, str]:
     if not text:
         return by_name, "empty file"
     first_line = text.split(b"\n", 1)[0] + b"\n"
+    if head.startswith(_ZIP_MAGIC):
+        if slack_export.is_export_zip(head, path):
+            return "slack", ""
+        return None, "a zip file that holds no Slack export (no users.json, channels.json or day files)"
     if text[:1] in (b"{", b"["):
+        if discord_export.looks_like_export(text):
+            return "discord", ""
+        if slack_export.looks_like_day_file(text):
+            return "slack", ""
         return "ponymail", ""
     if _PIPERMAIL_SEPARATOR.match(first_line):
         return "pipermail", ""

@@ -16,3 +16,21 @@ class ReadProblem:
     where: str
     why: str
     kept: bool = False
+
+
+def json_type_name(value: object) -> str:
+    """How a JSON value reads in a report: null, an object, a list, a boolean, a number or a string."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else "a string"
+
+
+def shown_value(value: object) -> str:
+    """A wrong JSON value for a report: a string quoted and cut, anything else by its type."""
+    return repr(value[:40]) if isinstance(value, str) else json_type_name(value)
