@@ -26,7 +26,7 @@ import stat
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -364,7 +364,7 @@ def message_to_inbound(
         text=clean_body(written),
         original=written,
         author=author,
-        sent_at=datetime.fromtimestamp(float(ts), tz=UTC),
+        sent_at=_time_of(ts),
         thread_key=thread_ts or ts,
         is_bot=is_bot,
         raw=dumped.encode("utf-8", errors="backslashreplace"),
@@ -393,6 +393,12 @@ def readable_text(text: str, workspace: Workspace) -> str:
         return f"{label} ({inner})" if label and label != inner else inner
 
     return _MARKUP.sub(replace, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _time_of(ts: str) -> datetime:
+    """A Slack ``ts`` (seconds.sequence) as a time, exact to the microsecond (no float rounding)."""
+    seconds, _, fraction = ts.partition(".")
+    return datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=int(fraction[:6].ljust(6, "0")))
 
 
 def _first_line(text: str) -> str:
