@@ -117,7 +117,7 @@ def ingest(
     batch_size: int,
     as_json: bool,
 ) -> None:
-    """Store mail archives, thread them, and draft a reply to every new question.
+    """Store mail archives and Slack or Discord exports, thread them, and draft a reply to every new question.
 
     Reading again what is already stored adds nothing, and a run that was interrupted can simply be
     started again. Exit status: 0 when every message was stored, 3 when some were skipped (listed),
@@ -127,6 +127,7 @@ def ingest(
     Example:
       triagebot ingest archive/2024-03.mbox.gz archive/2024-04.txt.gz --source users@cloudstack.apache.org
       triagebot --db postgresql+psycopg://bot@db/triage ingest maildir/ --no-triage --json
+      triagebot ingest slack-export.zip discord/install-help.json
     """
     committed = pipeline.IngestSummary()
 

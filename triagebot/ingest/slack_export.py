@@ -398,7 +398,8 @@ def readable_text(text: str, workspace: Workspace) -> str:
 def _time_of(ts: str) -> datetime:
     """A Slack ``ts`` (seconds.sequence) as a time, exact to the microsecond (no float rounding)."""
     seconds, _, fraction = ts.partition(".")
-    return datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=int(fraction[:6].ljust(6, "0")))
+    micro = int(fraction[:6].ljust(6, "0"))
+    return datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=micro)
 
 
 def _first_line(text: str) -> str:
