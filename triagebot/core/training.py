@@ -105,7 +105,8 @@ def with_reviews(
     pairs = [("", text) for text in texts]
     weights = [1.0] * len(texts)
     for example in reviewed:
-        for label_set in [(label,) for label in example.labels] or [()]:
+        label_sets: list[tuple[str, ...]] = [(label,) for label in example.labels] or [()]
+        for label_set in label_sets:
             pairs.append((example.subject, example.text))
             labels.append(label_set)
             weights.append(review_weight)
