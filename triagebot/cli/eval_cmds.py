@@ -244,11 +244,56 @@ def validate(ctx: CliContext, self_test: bool) -> None:
         f"{len(knowledge.out_of_scope)} out-of-scope, {len(knowledge.releases)} releases)"
     )
     click.echo("templates: every tip renders in en and ja for email, slack and discord")
+    _print_overlaps(knowledge)
     if self_test:
         problems = run_self_test(knowledge, read_knowledge_files(kb_dir), kb_dir)
         if problems:
             _print_problems(problems)
     click.echo("knowledge base is valid")
+
+
+def _print_overlaps(knowledge: Any) -> None:
+    """Note tips whose examples read like another tip's (not a problem: a hint to merge or sharpen)."""
+    from triagebot.core.kb_overlap import overlaps
+
+    for overlap in overlaps(knowledge):
+        click.echo(
+            f"note: tips/{overlap.tip}.yaml: {overlap.count} examples ({overlap.share:.0%}) are closest to "
+            f"tip {overlap.close}; is it the same problem, or can the examples tell them apart?"
+        )
+
+
+@kb.command("new")
+@click.argument("tip_id")
+@click.pass_obj
+def new_tip(ctx: CliContext, tip_id: str) -> None:
+    """Write a skeleton for a new tip to TIPS/<TIP_ID>.yaml: every field, both languages, commented.
+
+    `kb validate` names the lines still to fill until every placeholder is replaced. An existing
+    file is never overwritten.
+
+    \b
+    Example:
+      triagebot kb new usage-server && $EDITOR knowledge/tips/usage-server.yaml && triagebot kb validate
+    """
+    from triagebot.core.kb_skeleton import skeleton
+
+    try:
+        text = skeleton(tip_id)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    tips_dir = ctx.settings.paths.knowledge / "tips"
+    path = tips_dir / f"{tip_id}.yaml"
+    if not tips_dir.is_dir():
+        fail(f"{tips_dir}: no tips directory here (is --kb the knowledge base?)", EXIT_USAGE)
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        fail(f"{path} exists already; edit it, or choose another id", EXIT_USAGE)
+    except OSError as exc:
+        fail(f"{path}: cannot write ({exc.strerror})")
+    click.echo(f"wrote {path}: replace every FILL-IN value, then run `triagebot kb validate`")
 
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
