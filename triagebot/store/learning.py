@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from triagebot.core.agreement import AnsweredThread
 from triagebot.core.learning import ModeratorDecision
 from triagebot.errors import StoreError
 from triagebot.store.repository import Store
@@ -58,4 +59,40 @@ def moderator_decisions(store: Store) -> tuple[ModeratorDecision, ...]:
             reason=reason,
         )
         for item_id, subject, text, status, relabelled, tips, suggested, reason in rows
+    )
+
+
+def answered_threads(store: Store) -> tuple[AnsweredThread, ...]:
+    """Every triaged thread that someone other than the asker (and not a bot) answered, oldest first.
+
+    The bot's suggestion is that of its first triage (before any moderator relabel).
+
+    Raises:
+        StoreError: the database cannot be read.
+    """
+    items = (
+        select(ReviewItemRow.thread_id, ThreadRow.subject, TriageResultRow.tips)
+        .join(ThreadRow, ThreadRow.id == ReviewItemRow.thread_id)
+        .join(TriageResultRow, TriageResultRow.id == ReviewItemRow.triage_result_id)
+        .where(ThreadRow.answered)
+        .order_by(ReviewItemRow.thread_id)
+    )
+    replies = (
+        select(MessageRow.thread_id, MessageRow.text)
+        .join(ThreadRow, ThreadRow.id == MessageRow.thread_id)
+        .where(ThreadRow.answered, ~MessageRow.from_asker, ~MessageRow.is_bot)
+        .order_by(MessageRow.id)
+    )
+    try:
+        with Session(store.engine) as session:
+            rows = session.execute(items).all()
+            answers: dict[int, list[str]] = {}
+            for thread_id, text in session.execute(replies):
+                answers.setdefault(thread_id, []).append(text)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read answered threads from {store.display_url}: {exc}") from None
+    return tuple(
+        AnsweredThread(thread_id, subject, _tip_ids(tips), "\n\n".join(answers[thread_id]))
+        for thread_id, subject, tips in rows
+        if thread_id in answers
     )
