@@ -1,7 +1,8 @@
 """Agreement with the community's own answers: which tips a human answer applied, against the bot's.
 
 A human answer applies a tip when it contains one of the tip's marks: a command of the tip (as
-written), a file path or program name from its commands, or one of its symptom error strings. Marks
+written), a file path or specific program name from its commands (`setenforce`, not `systemctl`), or
+one of its symptom error strings. Marks
 that two tips share (`systemctl restart cloudstack-management`) tell nothing apart and are dropped.
 """
 
@@ -14,7 +15,13 @@ from dataclasses import dataclass
 
 from triagebot.core.kb import KnowledgeBase
 
-_GENERIC = frozenset({"sudo", "systemctl", "service", "chown", "chmod", "chgrp", "ls", "cat", "grep", "tail"})
+_GENERIC = frozenset(
+    (
+        "sudo systemctl service chown chmod chgrp ls cat grep tail head less vi vim echo sed awk "
+        "rpm yum dnf apt apt-get ln cp mv rm mkdir find ps tar cd export mount touch curl wget ping "
+        "java python3"
+    ).split()
+)
 _PATH = re.compile(r"^/[\w.\-/]{5,}$")
 _PROGRAM = re.compile(r"^[a-z][\w.]*[-_][\w.\-]{3,}$")
 
@@ -68,11 +75,12 @@ def tip_marks(kb: KnowledgeBase) -> dict[str, tuple[tuple[str, ...], tuple[re.Pa
         marks: set[str] = set()
         for command in tip.commands:
             marks.add(" ".join(command.lower().split()))
-            for token in command.split():
+            for position, token in enumerate(command.split()):
                 token = token.strip("'\"`,;()").lower()
                 if token in _GENERIC or token.startswith("-"):
                     continue
-                if _PATH.match(token) or _PROGRAM.match(token):
+                program = position == 0 and token.isalpha() and len(token) >= 5
+                if program or _PATH.match(token) or _PROGRAM.match(token):
                     marks.add(token.rstrip("/"))
         literal[tip.id] = marks
     counts = Counter(mark for marks in literal.values() for mark in marks)
