@@ -16,11 +16,47 @@ from dataclasses import dataclass
 from triagebot.core.kb import KnowledgeBase
 
 _GENERIC = frozenset(
-    (
-        "sudo systemctl service chown chmod chgrp ls cat grep tail head less vi vim echo sed awk "
-        "rpm yum dnf apt apt-get ln cp mv rm mkdir find ps tar cd export mount touch curl wget ping "
-        "java python3"
-    ).split()
+    [
+        "sudo",
+        "systemctl",
+        "service",
+        "chown",
+        "chmod",
+        "chgrp",
+        "ls",
+        "cat",
+        "grep",
+        "tail",
+        "head",
+        "less",
+        "vi",
+        "vim",
+        "echo",
+        "sed",
+        "awk",
+        "rpm",
+        "yum",
+        "dnf",
+        "apt",
+        "apt-get",
+        "ln",
+        "cp",
+        "mv",
+        "rm",
+        "mkdir",
+        "find",
+        "ps",
+        "tar",
+        "cd",
+        "export",
+        "mount",
+        "touch",
+        "curl",
+        "wget",
+        "ping",
+        "java",
+        "python3",
+    ]
 )
 _PATH = re.compile(r"^/[\w.\-/]{5,}$")
 _PROGRAM = re.compile(r"^[a-z][\w.]*[-_][\w.\-]{3,}$")
