@@ -15,6 +15,7 @@ from triagebot.config import Settings
 from triagebot.core.classify import Classifier, SymptomRules, TrainedModel
 from triagebot.core.details import DetailExtractor
 from triagebot.core.kb import KnowledgeBase
+from triagebot.core.learning import ReviewedExample, reviewed_examples
 from triagebot.core.models import (
     Action,
     Channel,
@@ -28,7 +29,7 @@ from triagebot.core.models import (
 )
 from triagebot.core.render import Renderer, make_environment
 from triagebot.core.triage import Triager
-from triagebot.errors import ConfigError, InputError, ModelError
+from triagebot.errors import ConfigError, InputError, ModelError, StoreError
 from triagebot.kbfiles import load_knowledge_base
 from triagebot.modelstore import ModelMeta, load_model, save_model
 
@@ -50,14 +51,65 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def train_and_save(kb: KnowledgeBase, models_dir: Path) -> tuple[TrainedModel, ModelMeta]:
-    """Train on the knowledge base and save the stamped model (scikit-learn is imported only here)."""
+def train_and_save(
+    kb: KnowledgeBase,
+    models_dir: Path,
+    *,
+    reviewed: Sequence[ReviewedExample] = (),
+    review_weight: float = 1.0,
+) -> tuple[TrainedModel, ModelMeta]:
+    """Train on the knowledge base (and moderators' decisions) and save the stamped model.
+
+    scikit-learn is imported only here. The stamp counts the reviewed examples that went in.
+    """
     from triagebot.core.training import train_model
 
-    model = train_model(kb)
-    examples = sum(len(t.examples) for t in kb.tips) + len(kb.out_of_scope)
-    meta = save_model(model, models_dir, trained_at=now_iso(), examples=examples)
+    model = train_model(kb, reviewed=reviewed, review_weight=review_weight)
+    examples = sum(len(t.examples) for t in kb.tips) + len(kb.out_of_scope) + len(reviewed)
+    meta = save_model(model, models_dir, trained_at=now_iso(), examples=examples, reviewed=len(reviewed))
     return model, meta
+
+
+def load_reviewed(
+    settings: Settings, kb: KnowledgeBase, *, notify: Callable[[str], None] | None = None
+) -> tuple[ReviewedExample, ...]:
+    """The moderators' decisions in the configured database, as labelled examples.
+
+    Nothing when `[train] reviews` is off or there is no database yet; a database that cannot be
+    read is reported through `notify` and training goes on without it.
+    """
+    if not settings.train.reviews or _missing_sqlite(settings.database.url):
+        return ()
+    from triagebot.store import open_store
+    from triagebot.store.learning import moderator_decisions
+
+    try:
+        with open_store(settings.database.url, read_only=True) as store:
+            decisions = moderator_decisions(store)
+    except StoreError as exc:
+        if notify:
+            notify(f"training without moderators' decisions: {exc}")
+        return ()
+    return reviewed_examples(decisions, kb.tip_ids)
+
+
+def _missing_sqlite(url: str) -> bool:
+    """True for a SQLite URL whose file does not exist (nothing has been ingested yet)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return False
+    path = url[len(prefix) :].split("?", 1)[0]
+    return path not in ("", ":memory:") and not Path(path).exists()
+
+
+def train_as_configured(
+    settings: Settings, kb: KnowledgeBase, *, notify: Callable[[str], None] | None = None
+) -> tuple[TrainedModel, ModelMeta]:
+    """Train as `[train]` says (with the database's reviewed examples unless turned off) and save."""
+    reviewed = load_reviewed(settings, kb, notify=notify)
+    return train_and_save(
+        kb, settings.paths.models, reviewed=reviewed, review_weight=settings.train.review_weight
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +161,8 @@ def build_engine(
     """Load everything and return a ready Engine.
 
     A missing or stale model (trained for another knowledge base or other library versions) is
-    retrained and saved when `retrain` is true, with a notice through `notify`; otherwise ModelError.
+    retrained, with the moderators' decisions as `[train]` says, and saved when `retrain` is true,
+    with a notice through `notify`; otherwise ModelError.
     """
     kb = load_knowledge_base(settings.paths.knowledge)
     templates = read_templates(settings.paths.templates)
@@ -120,7 +173,7 @@ def build_engine(
             raise
         if notify:
             notify(f"{exc}; training now")
-        model, meta = train_and_save(kb, settings.paths.models)
+        model, meta = train_as_configured(settings, kb, notify=notify)
     return engine_from(kb, model, meta, templates, threshold=settings.triage.threshold)
 
 

@@ -18,6 +18,10 @@ The defaults make `triagebot triage "…"` work in a checkout and, after `pip in
     [triage]
     threshold = 0.45        # override the threshold chosen at training time
 
+    [train]
+    reviews = true          # learn from moderators' decisions in the database
+    review_weight = 2.0     # one decision counts as this many knowledge-base examples
+
     [web]
     host = "127.0.0.1"      # where `triagebot web` listens
     port = 8080
@@ -100,6 +104,13 @@ class TriageSettings(_Section):
     threshold: float | None = None
 
 
+class TrainSettings(_Section):
+    """How `triagebot train` (and the automatic retrain) learns from moderators' decisions."""
+
+    reviews: bool = True  # false: train on the knowledge base alone
+    review_weight: float = Field(default=2.0, ge=0.0, le=100.0)  # one decision weighs this many KB examples
+
+
 class WebSettings(_Section):
     """The moderators' web app: where it listens, its cookies and its pages."""
 
@@ -149,6 +160,7 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     database: DatabaseSettings = DatabaseSettings()
     triage: TriageSettings = TriageSettings()
+    train: TrainSettings = TrainSettings()
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()
     lists: dict[str, ListSettings] = Field(default_factory=dict)

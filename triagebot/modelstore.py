@@ -267,6 +267,7 @@ class ModelMeta:
     examples: int
     sweep: list[dict[str, float]]
     model_format: int = 0  # metadata written before formats were stamped has none
+    reviewed: int = 0  # moderators' decisions among the examples (none before they were learnt from)
 
     @property
     def version(self) -> str:
@@ -284,8 +285,13 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def save_model(model: TrainedModel, directory: Path, *, trained_at: str, examples: int) -> ModelMeta:
-    """Write the model and its metadata into `directory` (created if needed)."""
+def save_model(
+    model: TrainedModel, directory: Path, *, trained_at: str, examples: int, reviewed: int = 0
+) -> ModelMeta:
+    """Write the model and its metadata into `directory` (created if needed).
+
+    `examples` counts every training example; `reviewed` those that came from moderators' decisions.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     meta = ModelMeta(
         kb_digest=model.kb_digest,
@@ -295,6 +301,7 @@ def save_model(model: TrainedModel, directory: Path, *, trained_at: str, example
         examples=examples,
         sweep=[asdict(point) for point in model.sweep],
         model_format=MODEL_FORMAT,
+        reviewed=reviewed,
         **library_versions(),
     )
     tmp = directory / (MODEL_FILE + ".tmp")

@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "train": "triagebot.cli.triage_cmds",
     "eval": "triagebot.cli.eval_cmds",
     "kb": "triagebot.cli.eval_cmds",
+    "learn": "triagebot.cli.learn_cmds",
     "ingest": "triagebot.cli.archive_cmds",
     "work": "triagebot.cli.archive_cmds",
     "queue": "triagebot.cli.review_cmds",  # review_cmds adds approve/reject/… to archive_cmds' queue

@@ -144,8 +144,14 @@ def _ablation_text(rows: list[dict[str, Any]]) -> str:
 
 
 @cli.command("eval")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--archive",
+    is_flag=True,
+    help="Instead, compare the bot's tips with the human answers in the stored threads (--db): which "
+    "tips each answer applied (their commands, file names, error strings), agreement per tip and overall.",
+)
 @click.option(
     "--ablation",
     is_flag=True,
@@ -153,7 +159,7 @@ def _ablation_text(rows: list[dict[str, Any]]) -> str:
     "weights) and print what each variant scores (slow: one training per variant).",
 )
 @click.pass_obj
-def eval_command(ctx: CliContext, file: Path, as_json: bool, ablation: bool) -> None:
+def eval_command(ctx: CliContext, file: Path | None, as_json: bool, archive: bool, ablation: bool) -> None:
     """Score triage on a labelled JSONL file (subject, body, labels, details per line).
 
     \b
@@ -161,9 +167,17 @@ def eval_command(ctx: CliContext, file: Path, as_json: bool, ablation: bool) -> 
       triagebot eval dev/dev.jsonl
       triagebot eval dev/dev.jsonl --json | jq .top1
       triagebot eval dev/dev.jsonl --ablation
+      triagebot --db sqlite:///var/triagebot.sqlite3 eval --archive
     """
     from triagebot.app import build_engine
 
+    if archive:
+        if file is not None:
+            fail("--archive reads the stored threads; give no FILE with it", EXIT_USAGE)
+        _archive_agreement(ctx, as_json)
+        return
+    if file is None:
+        fail("give a labelled FILE, or --archive", EXIT_USAGE)
     messages, golds = read_labelled(file)
     if ablation:
         try:
@@ -194,6 +208,39 @@ def eval_command(ctx: CliContext, file: Path, as_json: bool, ablation: bool) -> 
     ]
     report = evaluate(golds, preds, engine.triager.classifier.threshold)
     click.echo(json.dumps(asdict(report)) if as_json else _report_text(report))
+
+
+def _archive_agreement(ctx: CliContext, as_json: bool) -> None:
+    """Print how often the bot's first tip is one the human answer applied, per tip and overall."""
+    from triagebot.core.agreement import agreement
+    from triagebot.kbfiles import load_knowledge_base
+    from triagebot.store import open_store
+    from triagebot.store.learning import answered_threads
+
+    try:
+        knowledge = load_knowledge_base(ctx.settings.paths.knowledge)
+        with open_store(ctx.settings.database.url, read_only=True) as store:
+            threads = answered_threads(store)
+    except TriagebotError as exc:
+        fail(str(exc))
+    report = agreement(knowledge, threads)
+    if as_json:
+        data = asdict(report)
+        data["agreement"] = report.agreement
+        for row, tip in zip(data["tips"], report.tips, strict=True):
+            row["agreement"] = tip.agreement
+        click.echo(json.dumps(data))
+        return
+    click.echo(
+        f"{report.threads} answered threads; {report.readable} answers apply a tip; the bot's first tip "
+        f"agrees on {report.agreed} ({report.agreement:.3f}), it suggested nothing on {report.abstained}"
+    )
+    click.echo(f"{'tip':<22} {'applied':>7} {'bot top':>7} {'bot any':>7} {'agree':>6} {'bot elsewhere':>13}")
+    for tip in report.tips:
+        click.echo(
+            f"{tip.tip:<22} {tip.applied:7d} {tip.bot_top:7d} {tip.bot_any:7d} {tip.agreement:6.3f} "
+            f"{tip.bot_suggested_elsewhere:13d}"
+        )
 
 
 @cli.group()
@@ -244,11 +291,56 @@ def validate(ctx: CliContext, self_test: bool) -> None:
         f"{len(knowledge.out_of_scope)} out-of-scope, {len(knowledge.releases)} releases)"
     )
     click.echo("templates: every tip renders in en and ja for email, slack and discord")
+    _print_overlaps(knowledge)
     if self_test:
         problems = run_self_test(knowledge, read_knowledge_files(kb_dir), kb_dir)
         if problems:
             _print_problems(problems)
     click.echo("knowledge base is valid")
+
+
+def _print_overlaps(knowledge: Any) -> None:
+    """Note tips whose examples read like another tip's (not a problem: a hint to merge or sharpen)."""
+    from triagebot.core.kb_overlap import overlaps
+
+    for overlap in overlaps(knowledge):
+        click.echo(
+            f"note: tips/{overlap.tip}.yaml: {overlap.count} examples ({overlap.share:.0%}) are closest to "
+            f"tip {overlap.close}; is it the same problem, or can the examples tell them apart?"
+        )
+
+
+@kb.command("new")
+@click.argument("tip_id")
+@click.pass_obj
+def new_tip(ctx: CliContext, tip_id: str) -> None:
+    """Write a skeleton for a new tip to TIPS/<TIP_ID>.yaml: every field, both languages, commented.
+
+    `kb validate` names the lines still to fill until every placeholder is replaced. An existing
+    file is never overwritten.
+
+    \b
+    Example:
+      triagebot kb new usage-server && $EDITOR knowledge/tips/usage-server.yaml && triagebot kb validate
+    """
+    from triagebot.core.kb_skeleton import skeleton
+
+    try:
+        text = skeleton(tip_id)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    tips_dir = ctx.settings.paths.knowledge / "tips"
+    path = tips_dir / f"{tip_id}.yaml"
+    if not tips_dir.is_dir():
+        fail(f"{tips_dir}: no tips directory here (is --kb the knowledge base?)", EXIT_USAGE)
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        fail(f"{path} exists already; edit it, or choose another id", EXIT_USAGE)
+    except OSError as exc:
+        fail(f"{path}: cannot write ({exc.strerror})")
+    click.echo(f"wrote {path}: replace every FILL-IN value, then run `triagebot kb validate`")
 
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:

@@ -469,21 +469,42 @@ def _table(rows: list[tuple[InboundMessage, TriageResult]]) -> str:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
+@click.option(
+    "--reviews/--no-reviews",
+    default=None,
+    help="Learn from moderators' decisions in the database too (default: [train] reviews, on).",
+)
+@click.option(
+    "--review-weight",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="How many knowledge-base examples one decision weighs (default: [train] review_weight, 2).",
+)
 @click.pass_obj
-def train(ctx: CliContext, as_json: bool) -> None:
-    """Train the classifier on the knowledge base and save it, stamped, to the models directory.
+def train(ctx: CliContext, as_json: bool, reviews: bool | None, review_weight: float | None) -> None:
+    """Train the classifier on the knowledge base and moderators' decisions; save it, stamped.
 
     \b
     Example:
       triagebot train && triagebot eval dev/dev.jsonl
+      triagebot --db sqlite:///var/triagebot.sqlite3 train --review-weight 3
+      triagebot train --no-reviews
     """
-    from triagebot.app import train_and_save
+    from triagebot.app import train_as_configured
     from triagebot.kbfiles import load_knowledge_base
 
+    chosen_train = ctx.settings.train.model_copy(
+        update={
+            key: value
+            for key, value in (("reviews", reviews), ("review_weight", review_weight))
+            if value is not None
+        }
+    )
+    settings = ctx.settings.model_copy(update={"train": chosen_train})
     started = time.perf_counter()
     try:
-        kb = load_knowledge_base(ctx.settings.paths.knowledge)
-        _, meta = train_and_save(kb, ctx.settings.paths.models)
+        kb = load_knowledge_base(settings.paths.knowledge)
+        _, meta = train_as_configured(settings, kb, notify=lambda m: click.echo(f"triagebot: {m}", err=True))
     except TriagebotError as exc:
         fail(str(exc))
     seconds = round(time.perf_counter() - started, 2)
@@ -491,6 +512,7 @@ def train(ctx: CliContext, as_json: bool) -> None:
     summary = {
         "model": meta.version,
         "examples": meta.examples,
+        "reviewed": meta.reviewed,
         "tips": len(meta.labels),
         "threshold": meta.threshold,
         "out_of_fold": chosen,
@@ -501,7 +523,8 @@ def train(ctx: CliContext, as_json: bool) -> None:
         click.echo(json.dumps(summary))
         return
     click.echo(
-        f"trained model {meta.version} on {meta.examples} examples, {len(meta.labels)} tips, in {seconds}s"
+        f"trained model {meta.version} on {meta.examples} examples ({meta.reviewed} from moderators), "
+        f"{len(meta.labels)} tips, in {seconds}s"
     )
     if chosen:
         click.echo(

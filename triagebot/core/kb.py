@@ -23,6 +23,16 @@ NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)
 TIP_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MIN_EXAMPLES = 25
 MIN_OUT_OF_SCOPE = 120
+PLACEHOLDER = "FILL-IN"  # what `triagebot kb new` writes where a value is still to be written
+
+
+def placeholder_lines(text: str) -> tuple[int, ...]:
+    """The line numbers (from 1) of `text` that still hold a placeholder value, comments aside."""
+    return tuple(
+        number
+        for number, line in enumerate(text.splitlines(), 1)
+        if PLACEHOLDER in line.split(" #", 1)[0] and not line.lstrip().startswith("#")
+    )
 
 
 class _Strict(BaseModel):
@@ -378,6 +388,19 @@ def parse_knowledge_base(files: Mapping[str, str]) -> KnowledgeBase:
     tips: list[Tip] = []
     first_seen: dict[str, str] = {}
     for name in sorted(n for n in files if n.startswith(TIPS_DIR)):
+        unfilled = placeholder_lines(files[name])
+        if unfilled:
+            shown = ", ".join(map(str, unfilled[:8])) + ("…" if len(unfilled) > 8 else "")
+            problems.append(
+                Problem(
+                    name,
+                    unfilled[0],
+                    "",
+                    f"{len(unfilled)} line(s) still hold the skeleton's {PLACEHOLDER} placeholder "
+                    f"(lines {shown}): fill them in",
+                )
+            )
+            continue
         parsed = _validate(Tip, name, files[name], problems)
         if parsed is None:
             continue

@@ -28,6 +28,7 @@ from triagebot.core.classify import (
     TrainedModel,
 )
 from triagebot.core.kb import KnowledgeBase
+from triagebot.core.learning import ReviewedExample
 from triagebot.core.question import classifier_text, make_question, text_field
 
 # Feature blocks: name → the field of the classifier text it reads (see `question.classifier_text`).
@@ -92,9 +93,31 @@ def training_set(kb: KnowledgeBase) -> tuple[list[str], list[tuple[str, ...]]]:
     return texts, labels
 
 
+def with_reviews(
+    kb: KnowledgeBase, reviewed: Sequence[ReviewedExample], review_weight: float
+) -> tuple[list[tuple[str, str]], list[tuple[str, ...]], list[float]]:
+    """(subject, text) pairs, label sets and sample weights: the KB's examples, then the reviewed ones.
+
+    A reviewed question confirmed for two tips counts once for each, as a KB example written for
+    two tips would.
+    """
+    texts, labels = training_set(kb)
+    pairs = [("", text) for text in texts]
+    weights = [1.0] * len(texts)
+    for example in reviewed:
+        label_sets: list[tuple[str, ...]] = [(label,) for label in example.labels] or [()]
+        for label_set in label_sets:
+            pairs.append((example.subject, example.text))
+            labels.append(label_set)
+            weights.append(review_weight)
+    return pairs, labels, weights
+
+
 def train_pipeline(
     kb: KnowledgeBase,
     *,
+    reviewed: Sequence[ReviewedExample] = (),
+    review_weight: float = 1.0,
     random_state: int = 0,
     folds: int = 5,
     blocks: Sequence[str] = BLOCKS,
@@ -106,12 +129,15 @@ def train_pipeline(
     The threshold maximises the out-of-fold gain (rules included): +1 for a right top suggestion,
     −COST_WRONG for a wrong one (a suggestion on an out-of-scope example is wrong), 0 for silence.
     A moderator forgives silence more easily than a wrong draft. `blocks`, `class_weight` and
-    `use_rules` exist for the ablation study (`triagebot eval --ablation`).
+    `use_rules` exist for the ablation study (`triagebot eval --ablation`). `reviewed` examples
+    (moderators' decisions) join the KB's, each weighing `review_weight` KB examples.
     """
-    raw_texts, label_sets = training_set(kb)
-    texts = [classifier_text(make_question("", text)) for text in raw_texts]
+    pairs, label_sets, weights = with_reviews(kb, reviewed, review_weight)
+    texts = [classifier_text(make_question(subject, text)) for subject, text in pairs]
+    raw_texts = [f"{subject}\n{text}" if subject else text for subject, text in pairs]
     classes = [labels[0] if labels else OUT_OF_SCOPE for labels in label_sets]
     y = MultiLabelBinarizer(classes=list(kb.tip_ids)).fit_transform(label_sets)
+    sample_weight = np.asarray(weights, dtype=np.float64)
     rules = SymptomRules(kb)
     rule_hits = [rules.match(text) for text in raw_texts] if use_rules else [{} for _ in raw_texts]
 
@@ -124,6 +150,7 @@ def train_pipeline(
         classes,
         cv=KFold(n_splits=folds, shuffle=True, random_state=random_state),
         method="predict_proba",
+        params={"model__sample_weight": sample_weight},
     )
     order = sorted(set(classes))
     tip_columns = [order.index(tip_id) for tip_id in kb.tip_ids]
@@ -131,7 +158,7 @@ def train_pipeline(
     sweep = _sweep(combined, y)
     threshold = max(sweep, key=lambda p: (p.gain, -p.threshold)).threshold if sweep else FALLBACK_THRESHOLD
 
-    fitted = pipeline().fit(texts, classes)
+    fitted = pipeline().fit(texts, classes, model__sample_weight=sample_weight)
     return fitted, TrainedModel(
         compiled=compile_pipeline(fitted),
         labels=tuple(kb.tip_ids),
@@ -225,6 +252,8 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
 def train_model(
     kb: KnowledgeBase,
     *,
+    reviewed: Sequence[ReviewedExample] = (),
+    review_weight: float = 1.0,
     random_state: int = 0,
     folds: int = 5,
     blocks: Sequence[str] = BLOCKS,
@@ -234,6 +263,8 @@ def train_model(
     """Train and return what triage needs (see `train_pipeline` for the fitted Pipeline too)."""
     return train_pipeline(
         kb,
+        reviewed=reviewed,
+        review_weight=review_weight,
         random_state=random_state,
         folds=folds,
         blocks=blocks,
