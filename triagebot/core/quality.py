@@ -93,7 +93,7 @@ def confusion(golds: Sequence[Gold], preds: Sequence[Predicted]) -> Confusion:
         (gold.labels[0] if gold.labels else OUT_OF_SCOPE, pred.tips[0] if pred.tips else NOTHING)
         for gold, pred in zip(golds, preds, strict=True)
     ]
-    tips = sorted({a for a, _ in pairs} | {b for _, b in pairs} - {OUT_OF_SCOPE, NOTHING})
+    tips = sorted(({a for a, _ in pairs} | {b for _, b in pairs}) - {OUT_OF_SCOPE, NOTHING})
     labels = (*tips, OUT_OF_SCOPE)
     index = {label: i for i, label in enumerate(labels)}
     index[NOTHING] = index[OUT_OF_SCOPE]  # saying nothing on an out-of-scope question is the right call
