@@ -44,6 +44,8 @@ COMMAND_MODULES = {
     "outbox": "triagebot.cli.review_cmds",
     "user": "triagebot.cli.web_cmds",
     "web": "triagebot.cli.web_cmds",
+    "gaps": "triagebot.cli.report_cmds",
+    "report": "triagebot.cli.report_cmds",
 }
 
 

@@ -36,9 +36,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from triagebot.config import WebSettings
 from triagebot.core.models import Detail, Language
 from triagebot.errors import InputError, StoreError, TriagebotError
-from triagebot.store import NotFoundError, ReviewStateError, Store, accounts, browse
+from triagebot.store import NotFoundError, ReviewStateError, Store, accounts, browse, insights
 from triagebot.store.views import OutboxState, ReviewStatus, UserRole
-from triagebot.web.charts import bars, columns, stacked
+from triagebot.web.charts import bars, columns, lines, stacked
 from triagebot.web.i18n import LANG_COOKIE, LANGUAGES, Translator, pick_language
 from triagebot.web.messages import blocks
 from triagebot.web.ports import Moderation
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 RANK = {UserRole.MODERATOR: 0, UserRole.MAINTAINER: 1, UserRole.ADMIN: 2}
+GAPS_ROLE = UserRole.MAINTAINER  # gaps are for those who write tips: maintainers and admins
+GAPS_SHOWN = 20
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -434,10 +436,26 @@ class Pages:
             [t("dash.outcome.approved"), t("dash.outcome.edited"), t("dash.outcome.rejected")],
             note=notes,
         )
+        weekly_decisions = insights.decisions_by_week(self.store)
+        decisions = (
+            lines(
+                t("dash.decisions"),
+                [d.week for d in weekly_decisions],
+                [
+                    (t(f"dash.outcome.{part}"), [d.share(part) for d in weekly_decisions])
+                    for part in ("approved", "edited", "rejected")
+                ],
+            )
+            if weekly_decisions
+            else None
+        )
         return self.page(
             request,
             ctx,
             "dashboard.html",
+            decisions=decisions,
+            weekly_decisions=weekly_decisions,
+            sees_gaps=RANK[ctx.user.role] >= RANK[GAPS_ROLE] if ctx.user else False,
             figures=figures,
             weekly=weekly,
             missing=missing,
@@ -445,6 +463,22 @@ class Pages:
             median=_duration(figures.median_review, t),
             failures=figures.deliveries[OutboxState.FAILED] + figures.deliveries[OutboxState.UNKNOWN],
         )
+
+    # -- coverage gaps ------------------------------------------------------------------------------
+
+    async def gaps(self, request: Request) -> Response:
+        return await run_in_threadpool(self._gaps, request)
+
+    def _gaps(self, request: Request) -> Response:
+        ctx = self.require(request, GAPS_ROLE)
+        from triagebot.core.gaps import find_gaps
+
+        report = find_gaps(insights.gap_questions(self.store), limit=GAPS_SHOWN)
+        sizes = bars(
+            ctx.t("gaps.title"),
+            [(f"#{c.rank} {' '.join(c.terms[:3])}", float(c.size), str(c.size)) for c in report.clusters],
+        )
+        return self.page(request, ctx, "gaps.html", report=report, gaps=report, sizes=sizes)
 
     # -- admin ------------------------------------------------------------------------------------
 
@@ -627,6 +661,7 @@ def create_app(
         Route("/outbox", pages.outbox, methods=["GET"]),
         Route("/outbox/{outbox_id:int}/{action:str}", pages.outbox_act, methods=["POST"]),
         Route("/dashboard", pages.dashboard, methods=["GET"]),
+        Route("/gaps", pages.gaps, methods=["GET"]),
         Route("/admin/users", pages.users, methods=["GET"]),
         Route("/admin/users", pages.users_act, methods=["POST"]),
         Route("/admin/users/{action:str}", pages.users_act, methods=["POST"]),

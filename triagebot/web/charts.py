@@ -130,3 +130,149 @@ def _legend(names: Sequence[str], y: int, *, columns: int = 4) -> str:
             f'<text x="{x + 16}" y="{row_y + 11}" class="small">{escape(name)}</text>'
         )
     return "".join(parts)
+
+
+def _axes(left: int, top: int, size: int, x_label: str, y_label: str) -> str:
+    """A square plot's frame, 0–1 ticks on both axes and the axis labels."""
+    bottom = top + size
+    parts = [f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#888"/>']
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x, y = left + size * tick, bottom - size * tick
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}" stroke="#888"/>'
+            f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" class="small">{tick:g}</text>'
+            f'<line x1="{left - 4}" y1="{y:.1f}" x2="{left}" y2="{y:.1f}" stroke="#888"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="small">{tick:g}</text>'
+        )
+    parts.append(
+        f'<text x="{left + size / 2:.1f}" y="{bottom + 32}" text-anchor="middle">{escape(x_label)}</text>'
+        f'<text x="14" y="{top + size / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + size / 2:.1f})">{escape(y_label)}</text>'
+    )
+    return "".join(parts)
+
+
+def curve(
+    title: str,
+    points: Sequence[tuple[float, float]],
+    *,
+    mark: tuple[float, float, str] | None = None,
+    x_label: str = "",
+    y_label: str = "",
+) -> Markup:
+    """A line through (x, y) points in the unit square, with one point marked and labelled (`mark`)."""
+    left, top, size = 56, 12, 300
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return left + size * min(max(x, 0.0), 1.0), top + size * (1 - min(max(y, 0.0), 1.0))
+
+    path = " ".join(f"{px:.1f},{py:.1f}" for px, py in (at(x, y) for x, y in points))
+    parts = [_axes(left, top, size, x_label, y_label)]
+    if points:
+        parts.append(
+            f'<polyline class="line" points="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>'
+        )
+    if mark is not None:
+        mx, my = at(mark[0], mark[1])
+        parts.append(
+            f'<circle class="mark" cx="{mx:.1f}" cy="{my:.1f}" r="6" fill="{PALETTE[3]}">'
+            f"<title>{escape(mark[2])}</title></circle>"
+            f'<text x="{mx - 8:.1f}" y="{my + 20:.1f}" text-anchor="end">{escape(mark[2])}</text>'
+        )
+    return _svg(left + size + 20, top + size + 44, title, "".join(parts))
+
+
+def reliability(
+    title: str, cells: Sequence[tuple[float, float, int]], *, x_label: str, y_label: str
+) -> Markup:
+    """A reliability diagram: (mean score, observed precision, count) per bin against the diagonal.
+
+    A dot's area grows with the bin's count; dots on the diagonal mean the scores are calibrated.
+    """
+    left, top, size = 56, 12, 300
+    biggest = max((count for _, _, count in cells), default=0) or 1
+    parts = [
+        _axes(left, top, size, x_label, y_label),
+        f'<line x1="{left}" y1="{top + size}" x2="{left + size}" y2="{top}" stroke="#bbb" '
+        'stroke-dasharray="4 4"/>',
+    ]
+    for score, precision, count in cells:
+        if count == 0:
+            continue
+        x, y = left + size * score, top + size * (1 - precision)
+        radius = 3 + 9 * (count / biggest) ** 0.5
+        parts.append(
+            f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{PALETTE[0]}" '
+            f'fill-opacity="0.7"><title>{score:.2f} → {precision:.0%} ({count})</title></circle>'
+        )
+    return _svg(left + size + 20, top + size + 44, title, "".join(parts))
+
+
+def matrix(title: str, labels: Sequence[str], counts: Sequence[Sequence[int]], *, axis: str = "") -> Markup:
+    """A heat map of counts[row][column], rows and columns named by `labels`; the diagonal is outlined."""
+    cell, left, top = 24, 190, 150
+    n = len(labels)
+    biggest = max((max(row, default=0) for row in counts), default=0) or 1
+    parts = []
+    for i, label in enumerate(labels):
+        y = top + i * cell
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 16}" text-anchor="end" class="small">{escape(label)}</text>'
+        )
+        x = left + i * cell + 16
+        parts.append(
+            f'<text x="{x}" y="{top - 6}" transform="rotate(-60 {x} {top - 6})" class="small">'
+            f"{escape(label)}</text>"
+        )
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            x, y = left + j * cell, top + i * cell
+            shade = 0.08 + 0.92 * count / biggest if count else 0.0
+            stroke = ' stroke="#333" stroke-width="1.5"' if i == j else ' stroke="#ddd"'
+            parts.append(
+                f'<rect class="cell" x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{PALETTE[0]}" '
+                f'fill-opacity="{shade:.2f}"{stroke}><title>{escape(labels[i])} → {escape(labels[j])}: '
+                f"{count}</title></rect>"
+            )
+            if count:
+                colour = "#fff" if shade > 0.5 else "#222"
+                parts.append(
+                    f'<text x="{x + cell / 2}" y="{y + 16}" text-anchor="middle" class="small" '
+                    f'fill="{colour}">{count}</text>'
+                )
+    if axis:
+        parts.append(f'<text x="{left}" y="{top + n * cell + 18}" class="small">{escape(axis)}</text>')
+    return _svg(left + n * cell + 20, top + n * cell + 28, title, "".join(parts))
+
+
+def lines(title: str, periods: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> Markup:
+    """Shares (0–1) per period, one line per series, with a legend (e.g. approved / edited / rejected)."""
+    left, top, height, step = 40, 14, 180, 44
+    width = left + step * max(len(periods) - 1, 1) + 30
+    parts = [
+        f'<line x1="{left}" y1="{top + height}" x2="{width - 10}" y2="{top + height}" stroke="#888"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="small">100%</text>',
+        f'<text x="{left - 4}" y="{top + height}" text-anchor="end" class="small">0%</text>',
+    ]
+    for s, (name, values) in enumerate(series):
+        colour = PALETTE[s % len(PALETTE)]
+        coords = [(left + i * step, top + height * (1 - v)) for i, v in enumerate(values)]
+        if len(coords) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+            parts.append(
+                f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+        for (x, y), period, value in zip(coords, periods, values, strict=False):
+            parts.append(
+                f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">'
+                f"<title>{escape(period)} {escape(name)}: {value:.0%}</title></circle>"
+            )
+    for i, period in enumerate(periods):
+        if i % max(1, len(periods) // 8) == 0:
+            label = period if i == 0 or period[:4] != periods[i - 1][:4] else period[5:]
+            parts.append(
+                f'<text x="{left + i * step}" y="{top + height + 14}" text-anchor="middle" class="small">'
+                f"{escape(label)}</text>"
+            )
+    parts.append(_legend([name for name, _ in series], top + height + 24, columns=3))
+    return _svg(max(width, 560), top + height + 46, title, "".join(parts))

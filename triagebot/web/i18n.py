@@ -211,6 +211,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dash.no_tip": ("(no tip)", "(ヒントなし)"),
     "dash.hours": ("{h} h", "{h} 時間"),
     "dash.minutes": ("{m} min", "{m} 分"),
+    "nav.gaps": ("Gaps", "未対応の質問"),
+    "gaps.title": ("Coverage gaps", "ヒントのない質問のまとまり"),
+    "gaps.intro": (
+        "Questions the bot had no tip for, or whose tip a moderator rejected as wrong, grouped by theme; "
+        "the largest group is the new tip that would help most.",
+        "ボットがヒントを出せなかった質問と、モデレーターが誤ったヒントとして却下した質問をテーマごとにまとめたもの。"
+        "最も大きなまとまりが、新しいヒントとして最も役立ちます。",
+    ),
+    "gaps.summary": (
+        "{n} questions, {c} clusters, {u} in no cluster",
+        "質問 {n} 件、まとまり {c} 件、どこにも属さない質問 {u} 件",
+    ),
+    "dash.quality": ("Quality", "品質"),
+    "dash.decisions": ("Moderators' decisions per week (share)", "週ごとのモデレーターの判断 (割合)"),
+    "dash.gaps_link": ("Coverage gaps: questions without a tip, by theme", "ヒントのない質問のまとまり"),
+    "dash.report_hint": (
+        "Per-tip precision, recall and F1, the confusion matrix and the calibration charts: "
+        "triagebot report -o report.html",
+        "ヒント別の適合率・再現率・F1、混同行列、較正の図: triagebot report -o report.html",
+    ),
     "common.yes": ("yes", "はい"),
     "common.no": ("no", "いいえ"),
     "common.save": ("Save", "保存"),
