@@ -46,6 +46,7 @@ COMMAND_MODULES = {
     "web": "triagebot.cli.web_cmds",
     "gaps": "triagebot.cli.report_cmds",
     "report": "triagebot.cli.report_cmds",
+    "slack": "triagebot.cli.chat_cmds",
 }
 
 
