@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 THREAD_NAME_LIMIT = 100  # Discord's longest thread name
 HISTORY_LOOKBACK = 100  # messages read back to find reply parts posted by an earlier attempt
 DEFAULT_THREAD_NAME = "Reply"
+RATE_LIMIT_WAIT = 30.0  # seconds discord.py may wait out a rate limit itself before giving up
 
 
 class Intake(Protocol):
@@ -284,7 +285,10 @@ class TriageClient(discord.Client):
     def __init__(
         self, *, intake: Intake, scope: Scope, moderators_channel: int, review_desk: ReviewDesk
     ) -> None:
-        super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS)
+        # long rate-limit waits come back to us as RateLimited: the outbox retries them later
+        super().__init__(
+            intents=intents(), allowed_mentions=NO_MENTIONS, max_ratelimit_timeout=RATE_LIMIT_WAIT
+        )
         self.review_desk = review_desk
         self.scope = scope
         self.intake = intake
