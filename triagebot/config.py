@@ -35,6 +35,15 @@ The defaults make `triagebot triage "…"` work in a checkout and, after `pip in
     reply_to = "list"           # "list" (to `address`) or "author" (to the asker only)
     address = "users@cloudstack.apache.org"
     charset = "utf-8"           # or "iso-2022-jp" (falls back to UTF-8 for text it cannot encode)
+
+    [slack]                     # tokens only from TRIAGEBOT_SLACK_BOT_TOKEN / _APP_TOKEN / _SIGNING_SECRET
+    moderators_channel = "C0MODS"   # where drafts wait for review, with buttons
+    transport = "socket"        # "socket" (Socket Mode, no public URL) or "http" (Events API requests)
+    api_url = "https://slack.com/api/"   # TRIAGEBOT_SLACK_API_URL; another one for GovSlack or tests
+
+    [slack.channels.C0HELP]     # keyed by channel id; only these channels are read
+    mode = "review"             # "review" (a moderator approves) or "auto" (post high-confidence drafts)
+    auto_threshold = 0.85       # auto mode: the best tip's score needed to post without review
 """
 
 from __future__ import annotations
@@ -133,11 +142,43 @@ class ListSettings(_Section):
     charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
 
 
+class ChatChannelSettings(_Section):
+    """How the bot answers in one chat channel: through moderators (the default) or on its own."""
+
+    mode: Literal["review", "auto"] = "review"
+    auto_threshold: float = Field(default=0.85, ge=0.0, le=1.0)  # auto mode: best tip score to post alone
+
+
+class ChatSettings(_Section):
+    """What every chat adapter shares: the channels it reads, the moderators' channel, delivery retries."""
+
+    channels: dict[str, ChatChannelSettings] = Field(default_factory=dict)  # keyed by the channel's id
+    moderators_channel: str | None = None  # None: drafts wait in the web app only
+    max_attempts: int = Field(default=8, ge=1, le=100)  # temporary failures before a reply is failed
+    retry_seconds: float = Field(default=5.0, gt=0)  # first retry delay; doubles each attempt
+    retry_cap_seconds: float = Field(default=600.0, gt=0)
+    deliver_seconds: float = Field(default=5.0, gt=0)  # pause between outbox runs of the chat runner
+
+    def channel(self, channel_id: str) -> ChatChannelSettings | None:
+        """The settings of a configured channel, or None for a channel the bot does not read."""
+        return self.channels.get(channel_id)
+
+
+class SlackSettings(ChatSettings):
+    """The Slack app: Socket Mode or HTTP, and the Web API base URL."""
+
+    transport: Literal["socket", "http"] = "socket"
+    api_url: str = "https://slack.com/api/"
+    host: str = "127.0.0.1"  # HTTP mode: where the events endpoint listens
+    port: int = Field(default=3000, ge=1, le=65535)
+
+
 class SecretSettings(_Section):
     """Tokens and passwords; only ever set from the environment."""
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
     discord_token: SecretStr | None = None
     smtp_password: SecretStr | None = None
     web_secret: SecretStr | None = None
@@ -152,6 +193,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     smtp: SmtpSettings = SmtpSettings()
     lists: dict[str, ListSettings] = Field(default_factory=dict)
+    slack: SlackSettings = SlackSettings()
     secrets: SecretSettings = SecretSettings()
 
     def list_settings(self, source: str) -> ListSettings:
@@ -167,6 +209,10 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "TRIAGEBOT_THRESHOLD": ("triage", "threshold"),
     "SLACK_BOT_TOKEN": ("secrets", "slack_bot_token"),
     "SLACK_SIGNING_SECRET": ("secrets", "slack_signing_secret"),
+    "TRIAGEBOT_SLACK_BOT_TOKEN": ("secrets", "slack_bot_token"),
+    "TRIAGEBOT_SLACK_APP_TOKEN": ("secrets", "slack_app_token"),
+    "TRIAGEBOT_SLACK_SIGNING_SECRET": ("secrets", "slack_signing_secret"),
+    "TRIAGEBOT_SLACK_API_URL": ("slack", "api_url"),
     "DISCORD_TOKEN": ("secrets", "discord_token"),
     "TRIAGEBOT_SMTP_PASSWORD": ("secrets", "smtp_password"),
     "TRIAGEBOT_WEB_SECRET": ("secrets", "web_secret"),

@@ -8,6 +8,7 @@
     ├── IngestError          an archive or message cannot be read
     ├── StoreError           the database cannot be used
     └── DeliveryError        a reply could not be delivered
+        └── ChatDeliveryError    a chat platform refused a post (temporary or for good)
 
 The CLI turns each into a one-line message and a non-zero exit, never a traceback.
 """
@@ -68,3 +69,19 @@ class StoreError(TriagebotError):
 
 class DeliveryError(TriagebotError):
     """A reply could not be delivered to its channel."""
+
+
+class ChatDeliveryError(DeliveryError):
+    """A chat platform did not take a post; `temporary` ones (rate limits, outages) are retried.
+
+    `retry_after` is the platform's own wait in seconds (a 429's Retry-After); `posted` counts the
+    parts of a multi-part reply that went out before the failure: retrying those would repeat them.
+    """
+
+    def __init__(
+        self, message: str, *, temporary: bool, retry_after: float | None = None, posted: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.retry_after = retry_after
+        self.posted = posted

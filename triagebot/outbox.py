@@ -1,4 +1,7 @@
-"""The outbox deliverer: sends each approved mail reply exactly once, retrying only what is safe.
+"""The outbox deliverers: send each approved reply exactly once, retrying only what is safe.
+
+Mail goes out through SMTP (`deliver`); chat replies through the channel's `ChatPoster`
+(`deliver_chat`, below), with the same states and the same exactly-once rule.
 
     queued ──claim (committed)──▶ sending ──SMTP accepted──▶ sent
                                      ├── 4xx / connection error ──▶ retry (backoff) ──▶ … ──▶ failed
@@ -18,15 +21,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
-from triagebot.config import Settings
-from triagebot.errors import DeliveryError, TriagebotError
+from triagebot.chat.ports import ChatPoster, ChatTarget
+from triagebot.config import ChatSettings, Settings
+from triagebot.core.models import Channel
+from triagebot.errors import ChatDeliveryError, DeliveryError, TriagebotError
 from triagebot.mail.message import Reply, build_message
 from triagebot.mail.sender import SmtpDeliveryError, SmtpSender
 from triagebot.store import Store
@@ -259,3 +264,79 @@ def watch(
         if not should_stop():
             sleep(interval)
     return total
+
+
+# -- chat -------------------------------------------------------------------------------------------
+
+
+def whole(body: str) -> tuple[str, ...]:
+    """A reply posted as one message (channels without a length limit worth splitting for)."""
+    return (body,)
+
+
+def deliver_chat(
+    store: Store,
+    channel: Channel,
+    poster: ChatPoster,
+    retry: ChatSettings,
+    *,
+    worker: str,
+    split: Callable[[str], Sequence[str]] = whole,
+    limit: int = DEFAULT_BATCH,
+    abandoned_after: timedelta = MIN_STALE,
+) -> DeliverySummary:
+    """Post the due chat replies of `channel` once each, in the asker's thread, and record each outcome.
+
+    Same states as mail: a row is `sending` (committed) before the post, `sent` with the post's id
+    after. A temporary refusal (429, an outage) is retried after the longer of the backoff and the
+    platform's Retry-After, up to `retry.max_attempts`; a permanent one (`{"ok": false}` for a
+    channel that is gone, say) fails for good. A reply refused after some of its parts went out is
+    `unknown`: only a moderator may send it again.
+
+    Example:
+        >>> deliver_chat(store, Channel.SLACK, poster, settings.slack, worker="slack").sent  # doctest: +SKIP
+        1
+    """
+    unknown = mark_abandoned(store, older_than=abandoned_after, actor=worker, channels=(channel,))
+    for outbox_id in unknown:
+        log.warning("outbox %s: its deliverer stopped mid-attempt; left for a moderator (unknown)", outbox_id)
+    token, entries = claim_due(store, worker, limit=limit, channels=(channel,))
+    counts = {"sent": 0, "retried": 0, "failed": 0, "unknown": len(unknown)}
+    for entry in entries:
+        target = ChatTarget(
+            conversation=str(entry.destination.get("channel", entry.source)),
+            thread=str(entry.destination["thread"]) if entry.destination.get("thread") else None,
+        )
+        try:
+            post_id = poster.post(target, tuple(split(entry.body)))
+        except ChatDeliveryError as exc:
+            _chat_failed(store, entry, token, worker, exc, retry, counts)
+            continue
+        record_sent(store, entry.id, token, actor=worker, receipt=post_id)
+        counts["sent"] += 1
+        log.info("outbox %s: posted to %s %s as %s", entry.id, target, post_id)
+    return DeliverySummary(claimed=len(entries), **counts)
+
+
+def _chat_failed(
+    store: Store,
+    entry: OutboxEntry,
+    token: str,
+    worker: str,
+    exc: ChatDeliveryError,
+    retry: ChatSettings,
+    counts: dict[str, int],
+) -> None:
+    """Record a refused post: retry later if temporary and attempts remain, else failed for good."""
+    retry_at = None
+    if exc.temporary and not exc.posted and entry.attempts < retry.max_attempts:
+        delay = backoff(entry.attempts, first=retry.retry_seconds, cap=retry.retry_cap_seconds)
+        if exc.retry_after is not None:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
+        retry_at = store.clock() + delay
+    state = record_failure(
+        store, entry.id, token, actor=worker, error=str(exc), retry_at=retry_at, uncertain=exc.posted > 0
+    )
+    key = {OutboxState.UNKNOWN: "unknown", OutboxState.RETRY: "retried"}.get(state, "failed")
+    counts[key] += 1
+    log.warning("outbox %s: post refused (%s, attempt %s): %s", entry.id, state.value, entry.attempts, exc)

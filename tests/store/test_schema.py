@@ -21,11 +21,11 @@ from triagebot.store.schema import current_revision, head_revision
 from triagebot.store.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "audit_log", "users", "outbox", "pending_parents"}
+TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "audit_log", "users", "outbox", "pending_parents", "chat_events", "chat_cards"}
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0004"
+    assert current_revision(store.engine) == head_revision() == "0005"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 

@@ -1,1 +1,2 @@
-"""Live chat bots: each adapter translates its platform's events once and posts through its own client."""
+"""Chat adapters (Slack, Discord) and the service they share: questions in, drafts to moderators,
+approved replies out through the outbox."""

@@ -491,21 +491,23 @@ def record_failure(
         return state
 
 
-def mark_abandoned(store: Store, *, older_than: timedelta, actor: str) -> tuple[int, ...]:
+def mark_abandoned(
+    store: Store, *, older_than: timedelta, actor: str, channels: Sequence[Channel] | None = None
+) -> tuple[int, ...]:
     """Rows left `sending` for longer than `older_than` (their deliverer died) become `unknown`.
 
     They may or may not have reached the server, so they are not retried: a moderator resolves them
-    (`resolve`) or asks for a resend. Returns the ids marked.
+    (`resolve`) or asks for a resend. `channels` limits it to the rows of those channels (default:
+    all). Returns the ids marked.
     """
     now = store.clock()
+    stale = select(OutboxRow).where(
+        OutboxRow.state == OutboxState.SENDING.value, OutboxRow.claimed_at <= now - older_than
+    )
+    if channels is not None:
+        stale = stale.where(OutboxRow.channel.in_([c.value for c in channels]))
     with _writing(store) as session:
-        rows = list(
-            session.scalars(
-                select(OutboxRow)
-                .where(OutboxRow.state == OutboxState.SENDING.value, OutboxRow.claimed_at <= now - older_than)
-                .with_for_update()
-            )
-        )
+        rows = list(session.scalars(stale.with_for_update()))
         for row in rows:
             row.state = OutboxState.UNKNOWN.value
             row.last_error = f"deliverer {row.claimed_by} stopped during the attempt; it may have been sent"

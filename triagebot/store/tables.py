@@ -278,6 +278,33 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ChatEventRow(Base):
+    """A chat event already handled, by its id, so a redelivery after a reconnect is handled once."""
+
+    __tablename__ = "chat_events"
+    __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_chat_events_channel_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatCardRow(Base):
+    """The message that shows a review item to moderators in a chat channel, so it can be updated."""
+
+    __tablename__ = "chat_cards"
+    __table_args__ = (UniqueConstraint("review_item_id", "channel", name="uq_chat_cards_item_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(200))  # the moderators' channel id
+    post_id: Mapped[str] = mapped_column(String(200))  # the card message's id (Slack ts, Discord snowflake)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # Core handles on the tables, for bulk statements: ORM bulk inserts with RETURNING cost far more per row.
 SOURCES = cast(Table, SourceRow.__table__)
 THREADS = cast(Table, ThreadRow.__table__)
