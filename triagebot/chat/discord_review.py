@@ -14,22 +14,22 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import discord
 
-from triagebot.core.models import Detail, TipScore
-from triagebot.core.render import DISCORD_LIMIT, split_message
+from triagebot.core.render import DISCORD_LIMIT
 from triagebot.errors import TriagebotError
 from triagebot.review import RejectReason
+from triagebot.store import ReviewStatus, ReviewView, Store
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 MODAL_TEXT_LIMIT = 4000  # the longest text a Discord modal field holds
 CUSTOM_ID = r"triagebot:(?P<action>approve|edit|reject|relabel):(?P<item>[0-9]+)"
+CUT_NOTE = "\n… (cut here: the whole draft is in the web app)"
 REJECT_HINT = "wrong-tip, not-a-question, already-answered, duplicate, needs-human, or your own words"
 
 
@@ -50,68 +50,54 @@ BUTTON_STYLES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewCard:
-    """What moderators see of one review item in their channel."""
-
-    item_id: int
-    status: str
-    subject: str
-    asker: str
-    link: str  # to the asker's message in Discord
-    tips: tuple[TipScore, ...]
-    missing: tuple[Detail, ...]
-    draft_text: str
-    final_text: str | None = None
-
-    @property
-    def pending(self) -> bool:
-        """Whether the item still waits for a decision (only then are there buttons)."""
-        return self.status == "pending"
-
-
 class Moderation(Protocol):
-    """The review service as the Discord moderators' channel uses it (synchronous: it talks to the store)."""
+    """The chat service as the moderators' channel uses it (`triagebot.chat.service.ChatService`).
 
-    def card(self, item_id: int) -> ReviewCard:
-        """The item as moderators see it."""
+    Its steps are synchronous (they talk to the store and post through the board and poster), so
+    the desk runs them in a worker thread. After each step the service updates the card itself.
+    """
+
+    store: Store
+
+    def approve(self, item_id: int, *, moderator: str, text: str | None = None) -> ReviewView:
+        """Approve (with `text`: edit and approve); the reply goes out through the outbox."""
         ...
 
-    def approve(self, item_id: int, *, actor: str) -> ReviewCard:
-        """Approve the draft as it is; its reply goes to the outbox."""
-        ...
-
-    def edit(self, item_id: int, text: str, *, actor: str) -> ReviewCard:
-        """Approve the moderator's rewritten reply."""
-        ...
-
-    def reject(self, item_id: int, reason: str, text: str, *, actor: str) -> ReviewCard:
+    def reject(
+        self, item_id: int, *, moderator: str, reason: RejectReason | str, text: str = ""
+    ) -> ReviewView:
         """Send nothing, with a reason code and the moderator's words."""
         ...
 
-    def relabel(self, item_id: int, tip_ids: Sequence[str], *, actor: str) -> ReviewCard:
+    def relabel(self, item_id: int, tip_ids: Sequence[str], *, moderator: str) -> ReviewView:
         """Draft again with the tips the moderator chose; the item stays pending."""
         ...
 
 
-def card_parts(card: ReviewCard) -> tuple[str, ...]:
-    """The moderators' message for a card, in parts of at most 2,000 characters."""
-    tips = ", ".join(f"{t.tip_id} ({t.score:.2f})" for t in card.tips) or "none"
-    missing = ", ".join(d.value for d in card.missing) or "none"
-    head = [
-        f"**Review #{card.item_id}** · {card.status}",
-        f"Question: {card.subject or '(no title)'} · asked by {card.asker} · {card.link}",
-        f"Tips: {tips} · missing: {missing}",
-        "",
-    ]
-    text = card.final_text if card.final_text is not None else card.draft_text
+def card_text(view: ReviewView, *, link: str = "") -> str:
+    """The moderators' message for a review item: one message, the draft cut to fit if need be."""
+    tips = ", ".join(f"{t.tip_id} ({t.score:.2f})" for t in view.tips) or "none"
+    missing = ", ".join(d.value for d in view.missing) or "none"
+    where = link or f"<#{view.source}>"  # a channel link: it names the channel, it pings nobody
+    head = "\n".join(
+        [
+            f"**Review #{view.id}** · {view.status.value}",
+            f"Question: {view.subject or '(no title)'} · asked by {view.asker} in {where}",
+            f"Tips: {tips} · missing: {missing}",
+            "",
+        ]
+    )
+    text = view.final_text if view.final_text is not None else view.draft_text
     body = text if text.strip() else "(no draft: nothing to send)"
-    return split_message("\n".join(head) + body, DISCORD_LIMIT)
+    room = DISCORD_LIMIT - len(head)
+    if len(body) > room:
+        body = body[: room - len(CUT_NOTE)].rstrip() + CUT_NOTE
+    return head + body
 
 
 def actor_of(user: discord.abc.User) -> str:
-    """The audit log's name for a Discord moderator."""
-    return f"discord:{user.name}"
+    """The moderator's name in the audit log (the service prefixes the channel): the Discord user id."""
+    return str(user.id)
 
 
 def reject_reason(words: str) -> tuple[str, str]:
@@ -124,80 +110,83 @@ def reject_reason(words: str) -> tuple[str, str]:
 
 
 class ReviewDesk:
-    """Runs moderators' decisions from the Discord channel against the review service."""
+    """Runs moderators' decisions from the Discord channel against the chat service."""
 
-    def __init__(self, moderation: Moderation, *, delivered: Callable[[], object] | None = None) -> None:
+    def __init__(self, moderation: Moderation) -> None:
         self.moderation = moderation
-        self.delivered = delivered or (lambda: None)  # wakes the outbox after an approval
 
-    def view(self, card: ReviewCard) -> discord.ui.View | None:
-        """The buttons for a pending card (None once decided)."""
-        if not card.pending:
+    def view(self, item: ReviewView) -> discord.ui.View | None:
+        """The buttons for a pending item (None once decided)."""
+        if item.status is not ReviewStatus.PENDING:
             return None
         view = discord.ui.View(timeout=None)
         for action in ReviewAction:
-            view.add_item(ReviewButton(action, card.item_id))
+            view.add_item(ReviewButton(action, item.id))
         return view
 
     async def press(self, action: ReviewAction, item_id: int, interaction: discord.Interaction[Any]) -> None:
         """Handle one button: approve at once, or open the modal for the other three."""
         if action is ReviewAction.APPROVE:
-            actor = actor_of(interaction.user)
-            await self._decide(interaction, self.moderation.approve, item_id, actor=actor)
+            await interaction.response.defer()  # the service posts the reply and updates the card
+            await self._run(
+                interaction, self.moderation.approve, item_id, moderator=actor_of(interaction.user)
+            )
             return
         try:
-            card = await asyncio.to_thread(self.moderation.card, item_id)
+            item = await asyncio.to_thread(self.moderation.store.show, item_id)
         except TriagebotError as exc:
             await _tell(interaction, str(exc))
             return
-        if not card.pending:
-            await _tell(interaction, f"review #{item_id} is {card.status} already")
+        if item.status is not ReviewStatus.PENDING:
+            await _tell(interaction, f"review #{item_id} is {item.status.value} already")
             return
         if action is ReviewAction.EDIT:
-            if len(card.draft_text) > MODAL_TEXT_LIMIT:
+            if len(item.draft_text) > MODAL_TEXT_LIMIT:
                 too_long = f"the draft is over {MODAL_TEXT_LIMIT} characters: edit it in the web app"
                 await _tell(interaction, too_long)
                 return
-            await interaction.response.send_modal(EditModal(self, card))
+            await interaction.response.send_modal(EditModal(self, item))
         elif action is ReviewAction.REJECT:
             await interaction.response.send_modal(RejectModal(self, item_id))
         else:
-            await interaction.response.send_modal(RelabelModal(self, card))
+            await interaction.response.send_modal(RelabelModal(self, item))
 
-    async def _decide(
-        self, interaction: discord.Interaction[Any], step: Callable[..., ReviewCard], *args: Any, actor: str
+    async def _run(
+        self,
+        interaction: discord.Interaction[Any],
+        step: Callable[..., ReviewView],
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
-        """Run one review step off the event loop, then show the card's new state in place."""
+        """Run one review step off the event loop; a refusal is told to the moderator alone."""
         try:
-            card = await asyncio.to_thread(step, *args, actor=actor)
+            item = await asyncio.to_thread(step, *args, **kwargs)
         except TriagebotError as exc:
-            await _tell(interaction, str(exc))
+            await interaction.followup.send(f"Not done: {exc}", ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        parts = card_parts(card)
-        await interaction.response.edit_message(
-            content=parts[0], view=self.view(card), allowed_mentions=NO_MENTIONS
-        )
-        log.info("review #%s: %s in Discord by %s", card.item_id, card.status, actor)
-        if card.status in ("approved", "edited"):
-            self.delivered()
+        log.info("review #%s: %s from Discord", item.id, item.status.value)
 
     async def submit_edit(self, interaction: discord.Interaction[Any], item_id: int, text: str) -> None:
         """The edit modal was sent: approve the moderator's text."""
-        await self._decide(interaction, self.moderation.edit, item_id, text, actor=actor_of(interaction.user))
+        await interaction.response.defer()
+        moderator = actor_of(interaction.user)
+        await self._run(interaction, self.moderation.approve, item_id, moderator=moderator, text=text)
 
     async def submit_reject(self, interaction: discord.Interaction[Any], item_id: int, words: str) -> None:
         """The reject modal was sent: reject with the reason it names."""
+        await interaction.response.defer()
         reason, text = reject_reason(words)
-        await self._decide(
-            interaction, self.moderation.reject, item_id, reason, text, actor=actor_of(interaction.user)
+        moderator = actor_of(interaction.user)
+        await self._run(
+            interaction, self.moderation.reject, item_id, moderator=moderator, reason=reason, text=text
         )
 
     async def submit_relabel(self, interaction: discord.Interaction[Any], item_id: int, tips: str) -> None:
         """The relabel modal was sent: draft again with the tips listed (comma or space separated)."""
+        await interaction.response.defer()
         tip_ids = [t for t in re.split(r"[\s,]+", tips) if t]
-        await self._decide(
-            interaction, self.moderation.relabel, item_id, tip_ids, actor=actor_of(interaction.user)
-        )
+        moderator = actor_of(interaction.user)
+        await self._run(interaction, self.moderation.relabel, item_id, tip_ids, moderator=moderator)
 
 
 async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
@@ -246,14 +235,14 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], t
 class EditModal(discord.ui.Modal, title="Edit and approve"):
     """The draft in a text box; sending it approves the moderator's text."""
 
-    def __init__(self, desk: ReviewDesk, card: ReviewCard) -> None:
-        super().__init__(timeout=None, custom_id=f"triagebot:edit-modal:{card.item_id}")
+    def __init__(self, desk: ReviewDesk, item: ReviewView) -> None:
+        super().__init__(timeout=None, custom_id=f"triagebot:edit-modal:{item.id}")
         self.desk = desk
-        self.item_id = card.item_id
+        self.item_id = item.id
         self.text: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
             label="Reply",
             style=discord.TextStyle.paragraph,
-            default=card.draft_text,
+            default=item.draft_text,
             max_length=MODAL_TEXT_LIMIT,
         )
         self.add_item(self.text)
@@ -283,13 +272,13 @@ class RejectModal(discord.ui.Modal, title="Reject"):
 class RelabelModal(discord.ui.Modal, title="Relabel"):
     """The tip ids to draft with instead (empty: no tip fits)."""
 
-    def __init__(self, desk: ReviewDesk, card: ReviewCard) -> None:
-        super().__init__(timeout=None, custom_id=f"triagebot:relabel-modal:{card.item_id}")
+    def __init__(self, desk: ReviewDesk, item: ReviewView) -> None:
+        super().__init__(timeout=None, custom_id=f"triagebot:relabel-modal:{item.id}")
         self.desk = desk
-        self.item_id = card.item_id
+        self.item_id = item.id
         self.tips: discord.ui.TextInput[RelabelModal] = discord.ui.TextInput(
             label="Tip ids, comma separated",
-            default=", ".join(t.tip_id for t in card.tips),
+            default=", ".join(t.tip_id for t in item.tips),
             required=False,
             max_length=1000,
         )
