@@ -7,15 +7,13 @@ what the bot said and that no message it sent could ping anyone.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
 import discord
-
-from triagebot.chat.discord_review import ReviewCard
 
 
 @dataclass
@@ -66,6 +64,14 @@ def text_channel(channel_id: str, out: Outgoing) -> MagicMock:
     channel = MagicMock(spec=discord.TextChannel)
     channel.id = int(channel_id)
     channel.send = out.recorder(f"send:{channel_id}")
+
+    def partial(message_id: int) -> MagicMock:
+        card = MagicMock(spec=discord.PartialMessage)
+        card.id = message_id
+        card.edit = out.recorder(f"edit:{message_id}", returns=card)
+        return card
+
+    channel.get_partial_message = partial
     return channel
 
 
@@ -126,6 +132,10 @@ class Finder:
     def __init__(self, *channels: Any) -> None:
         self.channels = {c.id: c for c in channels}
 
+    def add(self, channel: Any) -> Any:
+        self.channels[channel.id] = channel
+        return channel
+
     def get_channel(self, id: int, /) -> Any:
         return self.channels.get(id)
 
@@ -133,36 +143,3 @@ class Finder:
         if channel_id not in self.channels:
             raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "Unknown Channel")
         return self.channels[channel_id]
-
-
-class FakeModeration:
-    """The review service as the desk sees it: records each step and answers with a changed card."""
-
-    def __init__(self, card: ReviewCard, *, refuse: Exception | None = None) -> None:
-        self.current = card
-        self.refuse = refuse
-        self.steps: list[tuple[Any, ...]] = []
-
-    def _step(self, *what: Any, status: str | None = None, **changes: Any) -> ReviewCard:
-        self.steps.append(what)
-        if self.refuse is not None:
-            raise self.refuse
-        if status is not None:
-            changes["status"] = status
-        self.current = replace(self.current, **changes)
-        return self.current
-
-    def card(self, item_id: int) -> ReviewCard:
-        return self.current
-
-    def approve(self, item_id: int, *, actor: str) -> ReviewCard:
-        return self._step("approve", item_id, actor, status="approved")
-
-    def edit(self, item_id: int, text: str, *, actor: str) -> ReviewCard:
-        return self._step("edit", item_id, text, actor, status="edited", final_text=text)
-
-    def reject(self, item_id: int, reason: str, text: str, *, actor: str) -> ReviewCard:
-        return self._step("reject", item_id, reason, text, actor, status="rejected")
-
-    def relabel(self, item_id: int, tip_ids: Sequence[str], *, actor: str) -> ReviewCard:
-        return self._step("relabel", item_id, list(tip_ids), actor)

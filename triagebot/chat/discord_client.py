@@ -22,7 +22,7 @@ import discord
 from discord import app_commands
 
 from triagebot.chat.discord_payloads import AuthorPayload, MessagePayload, Place, Scope, message_to_inbound
-from triagebot.chat.discord_review import NO_MENTIONS, ReviewButton, ReviewDesk, card_text
+from triagebot.chat.discord_review import NO_MENTIONS, ReviewButton, ReviewDesk, card_text, review_buttons
 from triagebot.chat.ports import ChatTarget
 from triagebot.core.models import Channel, InboundMessage, TriageResult
 from triagebot.core.render import DISCORD_LIMIT, split_message
@@ -225,13 +225,10 @@ class DiscordThreads:
 class DiscordBoard:
     """The moderators' channel (`ReviewBoard`): one message per review item, edited as it changes."""
 
-    def __init__(
-        self, channels: ChannelFinder, bridge: LoopBridge, channel_id: int, desk: ReviewDesk
-    ) -> None:
+    def __init__(self, channels: ChannelFinder, bridge: LoopBridge, channel_id: int) -> None:
         self.channels = channels
         self.bridge = bridge
         self.channel_id = channel_id
-        self.desk = desk
 
     def show(self, view: ReviewView, post_id: str | None) -> str:
         """Post the card with its buttons, or edit the card `post_id`; returns the card's message id."""
@@ -239,7 +236,7 @@ class DiscordBoard:
 
     async def show_async(self, view: ReviewView, post_id: str | None) -> str:
         """`show`, on the event loop."""
-        content, buttons = card_text(view), self.desk.view(view)
+        content, buttons = card_text(view), review_buttons(view)
         try:
             channel = await _channel(self.channels, self.channel_id)
             if post_id is not None:

@@ -95,6 +95,16 @@ def card_text(view: ReviewView, *, link: str = "") -> str:
     return head + body
 
 
+def review_buttons(item: ReviewView) -> discord.ui.View | None:
+    """The four buttons for a pending item (None once decided: nothing left to press twice)."""
+    if item.status is not ReviewStatus.PENDING:
+        return None
+    view = discord.ui.View(timeout=None)
+    for action in ReviewAction:
+        view.add_item(ReviewButton(action, item.id))
+    return view
+
+
 def actor_of(user: discord.abc.User) -> str:
     """The moderator's name in the audit log (the service prefixes the channel): the Discord user id."""
     return str(user.id)
@@ -114,15 +124,6 @@ class ReviewDesk:
 
     def __init__(self, moderation: Moderation) -> None:
         self.moderation = moderation
-
-    def view(self, item: ReviewView) -> discord.ui.View | None:
-        """The buttons for a pending item (None once decided)."""
-        if item.status is not ReviewStatus.PENDING:
-            return None
-        view = discord.ui.View(timeout=None)
-        for action in ReviewAction:
-            view.add_item(ReviewButton(action, item.id))
-        return view
 
     async def press(self, action: ReviewAction, item_id: int, interaction: discord.Interaction[Any]) -> None:
         """Handle one button: approve at once, or open the modal for the other three."""
