@@ -314,6 +314,7 @@ class TriageClient(discord.Client):
         review_desk: ReviewDesk,
         bridge: LoopBridge,
         tick_seconds: float,
+        poster: DiscordThreads | None = None,
     ) -> None:
         # long rate-limit waits come back to us as RateLimited: the outbox retries them later
         super().__init__(
@@ -323,6 +324,7 @@ class TriageClient(discord.Client):
         self.intake = intake
         self.bridge = bridge
         self.tick_seconds = tick_seconds
+        self.poster = poster
         self.handler = QuestionHandler(intake, scope)
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(triage_command(engine))
@@ -340,6 +342,8 @@ class TriageClient(discord.Client):
         if self.user is not None:
             scope = self.handler.scope
             self.handler.scope = Scope(scope.text_channels, scope.forum_channels, str(self.user.id))
+            if self.poster is not None:
+                self.poster.bot_user_id = self.user.id  # to find our own earlier parts in a thread
             log.info("connected to Discord as %s", self.user.name)
 
     async def on_message(self, message: discord.Message) -> None:
