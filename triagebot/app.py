@@ -34,6 +34,10 @@ from triagebot.kbfiles import load_knowledge_base
 from triagebot.modelstore import ModelMeta, load_model, save_model
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    from triagebot.chat.service import ChatService
     from triagebot.store import Store
 
 log = logging.getLogger(__name__)
@@ -230,3 +234,56 @@ class _LateFinder:
 
     async def fetch_channel(self, channel_id: int, /) -> Any:
         return await self.holder[0].fetch_channel(channel_id)
+def build_slack(
+    settings: Settings,
+    store: Store,
+    engine: Engine,
+    *,
+    client: WebClient | None = None,
+    process_before_response: bool = False,
+) -> tuple[ChatService, App]:
+    """The Slack chat service and Bolt app, from the settings and the bot token (or a given `client`).
+
+    Raises:
+        ConfigError: slack_bolt is not installed, or the bot token (or, for HTTP, the signing secret)
+            is missing.
+    """
+    try:
+        from slack_sdk import WebClient as SlackClient
+
+        from triagebot.chat.slack import SlackBoard, SlackPoster, build_slack_app
+    except ImportError:
+        raise ConfigError("Slack support is not installed: pip install 'triagebot[slack]'") from None
+    from triagebot.chat.service import ChatService
+    from triagebot.review import ReplyAddressing
+
+    slack, secrets = settings.slack, settings.secrets
+    if client is None:
+        if secrets.slack_bot_token is None:
+            raise ConfigError("set TRIAGEBOT_SLACK_BOT_TOKEN (the bot's xoxb- token)")
+        # no automatic retries: a repeated chat.postMessage would post twice; the outbox retries
+        client = SlackClient(
+            token=secrets.slack_bot_token.get_secret_value(), base_url=slack.api_url, retry_handlers=[]
+        )
+    signing = secrets.slack_signing_secret.get_secret_value() if secrets.slack_signing_secret else None
+    if slack.transport == "http" and signing is None:
+        raise ConfigError("HTTP mode needs TRIAGEBOT_SLACK_SIGNING_SECRET")
+    poster = SlackPoster(client)
+    board = SlackBoard(client, slack.moderators_channel) if slack.moderators_channel else None
+    service = ChatService(
+        store,
+        engine,
+        Channel.SLACK,
+        slack,
+        poster=poster,
+        board=board,
+        addressing=ReplyAddressing.from_settings(settings),
+    )
+    app = build_slack_app(
+        service,
+        client,
+        signing_secret=signing if slack.transport == "http" else None,
+        tips=[(tip.id, tip.title.en) for tip in engine.kb.tips],
+        process_before_response=process_before_response,
+    )
+    return service, app

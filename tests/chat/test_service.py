@@ -204,3 +204,22 @@ def test_the_chat_deliverer_leaves_mail_rows_alone(store: Store, engine: Engine)
     assert service.deliver().claimed == 0 and poster.posts == []
     entry = outbox_for_item(store, item_id)
     assert entry is not None and entry.state is OutboxState.QUEUED and entry.channel is Channel.EMAIL
+
+
+def test_an_answer_to_a_sent_question_for_details_reopens_the_item(store: Store, engine: Engine) -> None:
+    service, poster, board = service_for(store, engine)
+    item = service.receive(chat_message("1700000000.000100", QUESTION)).item
+    assert item is not None and "version" in [d.value for d in item.missing]
+    service.approve(item.id, moderator="U0MOD")
+    answer = service.receive(chat_message("1700000100.000200", "It is 4.19.1.0", thread="1700000000.000100"))
+    assert answer.outcome is Outcome.UPDATED and answer.item is not None
+    assert answer.item.status is ReviewStatus.PENDING and "Java 11" in answer.item.draft_text
+    service.approve(item.id, moderator="U0MOD")
+    assert [text for _, (text,) in poster.posts] == [item.draft_text, answer.item.draft_text]
+    entry = outbox_for_item(store, item.id)
+    assert entry is not None and entry.state is OutboxState.SENT and entry.body == answer.item.draft_text
+    late = service.receive(
+        chat_message("1700000200.000300", "Thanks, on Rocky Linux 8", thread="1700000000.000100")
+    )
+    assert late.outcome is Outcome.STORED  # nothing more was asked that this answers
+    assert store.show(item.id).status is ReviewStatus.SENT and len(poster.posts) == 2

@@ -43,6 +43,7 @@ COMMAND_MODULES = {
     "outbox": "triagebot.cli.review_cmds",
     "user": "triagebot.cli.web_cmds",
     "web": "triagebot.cli.web_cmds",
+    "slack": "triagebot.cli.chat_cmds",
     "discord": "triagebot.cli.discord_cmds",
 }
 

@@ -168,7 +168,12 @@ def _facts(session: Session, row: ReviewItemRow) -> ItemFacts:
     details = session.scalar(
         select(TriageResultRow.details).where(TriageResultRow.id == row.triage_result_id)
     )
-    state = session.scalar(select(OutboxRow.state).where(OutboxRow.review_item_id == row.id))
+    state = session.scalar(
+        select(OutboxRow.state)
+        .where(OutboxRow.review_item_id == row.id)
+        .order_by(OutboxRow.id.desc())
+        .limit(1)
+    )
     return ItemFacts(
         id=row.id,
         thread_id=row.thread_id,
@@ -275,7 +280,8 @@ def moderate(store: Store, item_id: int, *, actor: str, decide: Callable[[ItemFa
             after=change.after,
         )
         if change.outbox is not None:
-            if facts.outbox_state is not None:
+            # a reopened item (the asker answered our questions) already has its earlier reply, sent
+            if facts.outbox_state not in (None, OutboxState.SENT) or facts.status is not ReviewStatus.PENDING:
                 raise ReviewStateError(f"review item {item_id} already has a reply in the outbox")
             draft = change.outbox
             session.add(
@@ -357,9 +363,11 @@ def outbox_entry(store: Store, outbox_id: int) -> OutboxEntry:
 
 
 def outbox_for_item(store: Store, item_id: int) -> OutboxEntry | None:
-    """The outbox row of a review item, if its reply was queued."""
+    """The newest outbox row of a review item, if a reply was queued."""
     with _reading(store) as session:
-        found = session.execute(_with_thread().where(OutboxRow.review_item_id == item_id)).one_or_none()
+        found = session.execute(
+            _with_thread().where(OutboxRow.review_item_id == item_id).order_by(OutboxRow.id.desc()).limit(1)
+        ).one_or_none()
         return _entry(*found) if found is not None else None
 
 

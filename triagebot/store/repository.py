@@ -250,6 +250,7 @@ class _Draft:
     status: ReviewStatus
     based_on: int
     based_sent: datetime | None = None  # date of the message the draft is based on
+    missing: tuple[str, ...] = ()  # the details the current draft asks for
     values: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
 
@@ -895,19 +896,24 @@ def _record_triage(
 
     drafts: dict[int, _Draft] = {}
     for part in chunked(thread_ids):
-        for rid, tid, status, based_on, based_sent in session.execute(
+        for rid, tid, status, based_on, based_sent, missing in session.execute(
             select(
                 ReviewItemRow.id,
                 ReviewItemRow.thread_id,
                 ReviewItemRow.status,
                 ReviewItemRow.based_on_pk,
                 MessageRow.sent_at,
+                ReviewItemRow.missing,
             )
             .join(MessageRow, MessageRow.id == ReviewItemRow.based_on_pk)
             .where(ReviewItemRow.thread_id.in_(part))
         ):
             drafts[tid] = _Draft(
-                id=rid, status=ReviewStatus(status), based_on=based_on, based_sent=based_sent
+                id=rid,
+                status=ReviewStatus(status),
+                based_on=based_on,
+                based_sent=based_sent,
+                missing=tuple(missing or ()),
             )
 
     notes: list[tuple[int, ReviewStatus | None, ReviewStatus, str]] = []
@@ -945,6 +951,20 @@ def _record_triage(
                 )
             )
             updated += 1
+        elif draft.status is ReviewStatus.SENT and set(values["missing"]) < set(draft.missing):
+            # the sent reply asked for details and the asker gave some: a new draft, pending review again
+            draft.values.update(values, status=ReviewStatus.PENDING.value, final_text=None)
+            draft.based_on, draft.based_sent, draft.changed = pk, sent[pk], True
+            draft.status, draft.missing = ReviewStatus.PENDING, tuple(values["missing"])
+            notes.append(
+                (
+                    tid,
+                    ReviewStatus.SENT,
+                    ReviewStatus.PENDING,
+                    f"the asker answered the details asked for in <{mid}>; drafted again",
+                )
+            )
+            updated += 1
         else:
             notes.append(
                 (
@@ -973,13 +993,17 @@ def _record_triage(
             drafts[tid].id = rid
     fresh = {tid for tid, _ in created}
     rewritten = [d for tid, d in drafts.items() if d.changed and tid not in fresh]
-    if rewritten:
-        columns = sorted(rewritten[0].values)
+    for group in {tuple(sorted(d.values)) for d in rewritten}:  # reopened items set two more columns
+        columns = list(group)
         session.execute(
             update(REVIEW_ITEMS)
             .where(REVIEW_ITEMS.c.id == bindparam("item_pk"))
             .values({name: bindparam(f"new_{name}") for name in columns}),
-            [{"item_pk": d.id, **{f"new_{name}": d.values[name] for name in columns}} for d in rewritten],
+            [
+                {"item_pk": d.id, **{f"new_{name}": d.values[name] for name in columns}}
+                for d in rewritten
+                if tuple(sorted(d.values)) == group
+            ],
         )
     if notes:
         session.execute(

@@ -260,7 +260,8 @@ class OutboxRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    # one row per reply sent for the item: a second only after the asker answered a sent question
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     # mail: {"to": [...], "cc": [...], "list": "..."}; chat: {"channel": "...", "thread": "..."}
     destination: Mapped[dict[str, Any]] = mapped_column(JSONDoc)

@@ -1,4 +1,6 @@
-"""Chat: handled event ids (redeliveries after a reconnect are dropped) and moderators' cards.
+"""Chat: handled event ids (redeliveries after a reconnect are dropped) and moderators' cards; an
+item may get a second reply once the asker answers the details it asked for (outbox no longer unique
+per review item).
 
 Revision ID: 0005
 Revises: 0004
@@ -47,8 +49,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("review_item_id", "channel", name="uq_chat_cards_item_channel"),
     )
 
+    with op.batch_alter_table("outbox") as batch:  # a child table only: SQLite's rebuild is safe
+        batch.drop_constraint("uq_outbox_review_item_id", type_="unique")
+        batch.create_index("ix_outbox_review_item_id", ["review_item_id"])
+
 
 def downgrade() -> None:
     """Drop them again."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_review_item_id")
+        batch.create_unique_constraint("uq_outbox_review_item_id", ["review_item_id"])
     op.drop_table("chat_cards")
     op.drop_table("chat_events")
