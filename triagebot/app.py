@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from triagebot.config import Settings
 from triagebot.core.classify import Classifier, SymptomRules, TrainedModel
@@ -200,6 +200,93 @@ def engine_from(
     return Engine(kb=kb, triager=triager, meta=meta)
 
 
+def discord_token(settings: Settings) -> str:
+    """The bot's token, once the settings are known to be enough to run the Discord bot.
+
+    Raises:
+        ConfigError: no token in TRIAGEBOT_DISCORD_TOKEN, or no channel to read.
+    """
+    token = settings.secrets.discord_token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigError("set TRIAGEBOT_DISCORD_TOKEN to the bot's token to run the Discord bot")
+    if not settings.discord.channels:
+        raise ConfigError('no channel to read: add a [discord.channels."<channel id>"] section')
+    return token.get_secret_value()
+
+
+def build_discord_bot(settings: Settings, engine: Engine, store: Store) -> DiscordBot:
+    """The Discord bot from the `[discord]` settings, on the shared chat service and the given store.
+
+    Raises:
+        ConfigError: no token in TRIAGEBOT_DISCORD_TOKEN, no channel to read, or discord.py missing.
+    """
+    token = discord_token(settings)
+    discord_settings = settings.discord
+    try:
+        from triagebot.chat.discord_client import (
+            DiscordBoard,
+            DiscordThreads,
+            LoopBridge,
+            TriageClient,
+            split_reply,
+        )
+        from triagebot.chat.discord_payloads import Scope
+        from triagebot.chat.discord_review import ReviewDesk
+    except ImportError as exc:
+        raise ConfigError(
+            f"the Discord bot needs discord.py: pip install 'triagebot[discord]' ({exc})"
+        ) from None
+    from triagebot.chat.service import ChatService
+    from triagebot.review import ReplyAddressing
+
+    bridge = LoopBridge()
+    scope = Scope(discord_settings.text_channels(), frozenset(discord_settings.forums))
+    holder: list[TriageClient] = []  # the client is the channel finder of its own board and poster
+    finder = _LateFinder(holder)
+    moderators = discord_settings.moderators_channel
+    poster = DiscordThreads(finder, bridge, bot_user_id=0)  # the id is learnt on connecting
+    service = ChatService(
+        store,
+        engine,
+        Channel.DISCORD,
+        discord_settings,
+        poster=poster,
+        board=DiscordBoard(finder, bridge, int(moderators)) if moderators else None,
+        split=split_reply,
+        addressing=ReplyAddressing.from_settings(settings),
+    )
+    client = TriageClient(
+        intake=service,
+        engine=engine,
+        scope=scope,
+        review_desk=ReviewDesk(service),
+        bridge=bridge,
+        tick_seconds=discord_settings.deliver_seconds,
+        poster=poster,
+    )
+    holder.append(client)
+    return DiscordBot(client=client, token=token)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordBot:
+    """A Discord client ready to run, with the token it logs in with (never logged)."""
+
+    client: Any
+    token: str = field(repr=False)
+
+
+class _LateFinder:
+    """Looks channels up through a client created after the service that needs it."""
+
+    def __init__(self, holder: list[Any]) -> None:
+        self.holder = holder
+
+    def get_channel(self, id: int, /) -> Any:
+        return self.holder[0].get_channel(id)
+
+    async def fetch_channel(self, channel_id: int, /) -> Any:
+        return await self.holder[0].fetch_channel(channel_id)
 def build_slack(
     settings: Settings,
     store: Store,

@@ -48,6 +48,16 @@ The defaults make `triagebot triage "…"` work in a checkout and, after `pip in
     [slack.channels.C0HELP]     # keyed by channel id; only these channels are read
     mode = "review"             # "review" (a moderator approves) or "auto" (post high-confidence drafts)
     auto_threshold = 0.85       # auto mode: the best tip's score needed to post without review
+
+    [discord]                   # the token only from TRIAGEBOT_DISCORD_TOKEN
+    moderators_channel = "1300000000000000030"   # drafts wait here for review, with buttons
+    forums = ["1300000000000000020"]             # which of the channels below are forum channels
+
+    [discord.channels."1300000000000000010"]     # a text channel: each new message is a question
+    mode = "review"
+    [discord.channels."1300000000000000020"]     # a forum: each new post is a question
+    mode = "auto"
+    auto_threshold = 0.9
 """
 
 from __future__ import annotations
@@ -57,7 +67,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from triagebot.errors import ConfigError
 
@@ -184,6 +194,23 @@ class SlackSettings(ChatSettings):
     port: int = Field(default=3000, ge=1, le=65535)
 
 
+class DiscordSettings(ChatSettings):
+    """The Discord bot: which of its channels are forums (a new post there is a question)."""
+
+    forums: tuple[str, ...] = ()  # ids among `channels` that are forum channels
+
+    @model_validator(mode="after")
+    def _forums_are_channels(self) -> DiscordSettings:
+        unknown = sorted(set(self.forums) - set(self.channels))
+        if unknown:
+            raise ValueError(f"forums not listed under [discord.channels]: {', '.join(unknown)}")
+        return self
+
+    def text_channels(self) -> frozenset[str]:
+        """The configured channels that are not forums: each new message there is a question."""
+        return frozenset(self.channels) - frozenset(self.forums)
+
+
 class SecretSettings(_Section):
     """Tokens and passwords; only ever set from the environment."""
 
@@ -206,6 +233,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     lists: dict[str, ListSettings] = Field(default_factory=dict)
     slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
     secrets: SecretSettings = SecretSettings()
 
     def list_settings(self, source: str) -> ListSettings:
@@ -225,7 +253,7 @@ _ENV_KEYS: dict[str, tuple[str, str]] = {
     "TRIAGEBOT_SLACK_APP_TOKEN": ("secrets", "slack_app_token"),
     "TRIAGEBOT_SLACK_SIGNING_SECRET": ("secrets", "slack_signing_secret"),
     "TRIAGEBOT_SLACK_API_URL": ("slack", "api_url"),
-    "DISCORD_TOKEN": ("secrets", "discord_token"),
+    "TRIAGEBOT_DISCORD_TOKEN": ("secrets", "discord_token"),
     "TRIAGEBOT_SMTP_PASSWORD": ("secrets", "smtp_password"),
     "TRIAGEBOT_WEB_SECRET": ("secrets", "web_secret"),
 }

@@ -47,6 +47,7 @@ COMMAND_MODULES = {
     "gaps": "triagebot.cli.report_cmds",
     "report": "triagebot.cli.report_cmds",
     "slack": "triagebot.cli.chat_cmds",
+    "discord": "triagebot.cli.discord_cmds",
 }
 
 
