@@ -264,7 +264,7 @@ def test_forced_format_unknown_format_and_missing_path(tmp_path: Path) -> None:
 
     records, problems = split(read_paths([eml], fmt="tarball"))
     assert records == [] and "unknown format 'tarball'" in problems[0].why
-    assert set(FORMATS) == {"mbox", "maildir", "pipermail", "ponymail", "eml"}
+    assert set(FORMATS) == {"mbox", "maildir", "pipermail", "ponymail", "eml", "slack", "discord"}
 
     records, problems = split(read_paths([tmp_path / "nope.mbox"]))
     assert records == [] and problems[0].why == "no such file or directory"
