@@ -50,7 +50,9 @@ def records(count: int) -> list[Any]:
         japanese = n % 3 == 0
         subject, body = rng.choice(JA_TOPICS if japanese else EN_TOPICS)
         if rng.random() < 0.5:
-            body += f"\nCloudStack {rng.choice(VERSIONS)} on {rng.choice(OSES)} with {rng.choice(HYPERVISORS)}."
+            body += (
+                f"\nCloudStack {rng.choice(VERSIONS)} on {rng.choice(OSES)} with {rng.choice(HYPERVISORS)}."
+            )
         text = f"{body}\n(case {n})"
         out.append(
             InboundMessage(
@@ -106,7 +108,9 @@ def main() -> None:
         store = open_store(f"sqlite:///{tmp}/bench.sqlite3")
         began = time.perf_counter()
         summary = ingest(records(args.drafts), store, engine)
-        print(f"ingested {summary.new} questions, {summary.drafted} pending drafts in {time.perf_counter() - began:.1f} s")
+        print(
+            f"ingested {summary.new} questions, {summary.drafted} pending drafts in {time.perf_counter() - began:.1f} s"
+        )
         add_user(store, "bench", hash_password("bench-password"), UserRole.MODERATOR, actor="bench")
         timed = Timed(
             create_app(
@@ -132,7 +136,9 @@ def main() -> None:
         print(f"{'page':52} {'median ms':>10} {'p90 ms':>8}")
         for name, paths in cases.items():
             measure(client, timed, paths, 2)  # warm up
-            median, p90 = measure(client, timed, paths, args.runs if len(paths) == 1 else max(1, args.runs // 10))
+            median, p90 = measure(
+                client, timed, paths, args.runs if len(paths) == 1 else max(1, args.runs // 10)
+            )
             flag = "" if median < 100 else "  (over the 100 ms target)"
             print(f"{name:52} {median:10.1f} {p90:8.1f}{flag}")
         store.close()

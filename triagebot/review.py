@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 # approval's reply put in the outbox. Replies leave only through the outbox (`triagebot.outbox`).
 
 
-
 MAX_REASON_TEXT = 2000
 MODERATOR_EVIDENCE = "chosen by a moderator"
 

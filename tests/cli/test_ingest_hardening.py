@@ -50,11 +50,15 @@ def test_a_split_separator_and_a_cut_header_are_notices_not_skips(tmp_path: Path
     first = b"From user1@example.org Mon Jan  1 00:00:00 2023\n" + (
         b"From: A <a@example.org>\nSubject: SELinux is enforcing\nMessage-ID: <n1@example.org>\n\nfirst\n\n"
     )
-    second = ("From: B <b@example.org>\n" + long_subject + "Message-ID: <n2@example.org>\n\nsecond\n").encode()
+    second = (
+        "From: B <b@example.org>\n" + long_subject + "Message-ID: <n2@example.org>\n\nsecond\n"
+    ).encode()
     (tmp_path / "a.mbox").write_bytes(first + damaged + second)
     code, summary, stderr = ingest(tmp_path, tmp_path / "a.mbox")
     assert code == 0, stderr
     assert (summary["read"], summary["new"], summary["skipped"], summary["errors"]) == (2, 2, 0, [])
     reasons = [notice["why"] for notice in summary["notices"]]  # type: ignore[union-attr]
     assert len(reasons) == 2, reasons
-    assert any("split there" in why for why in reasons) and any("cut to fit the limits" in why for why in reasons)
+    assert any("split there" in why for why in reasons) and any(
+        "cut to fit the limits" in why for why in reasons
+    )

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from triagebot.store import make_engine
 from triagebot.store.tables import AUDIT_LOG, MESSAGES, REVIEW_ITEMS, SOURCES, THREADS, TRIAGE_RESULTS
 
-
 Threads = frozenset[tuple[frozenset[str], bool, str | None]]  # (Message-IDs, answered, pending tips)
 
 

@@ -21,7 +21,17 @@ from triagebot.store.schema import current_revision, head_revision
 from triagebot.store.tables import Base
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"sources", "threads", "messages", "triage_results", "review_items", "audit_log", "users", "outbox", "pending_parents"}
+TABLES = {
+    "sources",
+    "threads",
+    "messages",
+    "triage_results",
+    "review_items",
+    "audit_log",
+    "users",
+    "outbox",
+    "pending_parents",
+}
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:

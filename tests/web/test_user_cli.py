@@ -19,7 +19,9 @@ def _run(db: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 def test_add_with_password_from_stdin(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/cli.sqlite3"
-    code, out, _ = _run(db, "user", "add", "hana", "--role", "admin", "--password-stdin", stdin="s3cret-pass\n")
+    code, out, _ = _run(
+        db, "user", "add", "hana", "--role", "admin", "--password-stdin", stdin="s3cret-pass\n"
+    )
     assert code == 0 and "added hana (admin)" in out and "s3cret-pass" not in out
     store = open_store(db)
     try:
@@ -27,7 +29,9 @@ def test_add_with_password_from_stdin(tmp_path: Path) -> None:
         assert user is not None and user.role is UserRole.ADMIN
         assert accounts.log_in(store, "hana", "s3cret-pass", verify_password).account is not None
         assert accounts.log_in(store, "hana", "wrong-pass", verify_password).account is None
-        assert [r.action for r in accounts.audit_rows(store, accounts.AuditQuery(action="user-add"))] == ["user-add"]
+        assert [r.action for r in accounts.audit_rows(store, accounts.AuditQuery(action="user-add"))] == [
+            "user-add"
+        ]
     finally:
         store.close()
 

@@ -363,10 +363,7 @@ def thread_all(messages: Sequence[InboundMessage]) -> Threading:
 
     def merge(target: _Plan, orphans: Sequence[_Plan]) -> None:
         groups = [
-            [
-                Waiting(mid, authors[mid], info[mid].is_bot, info[mid].sent_at)
-                for mid in orphan.members
-            ]
+            [Waiting(mid, authors[mid], info[mid].is_bot, info[mid].sent_at) for mid in orphan.members]
             for orphan in orphans
         ]
         adoption = adopt(ThreadFacts(target.asker, target.is_question, target.answered), groups)
