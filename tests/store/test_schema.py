@@ -35,7 +35,7 @@ TABLES = {
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0004"
+    assert current_revision(store.engine) == head_revision() == "0005"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 

@@ -583,34 +583,56 @@ class Placer:
         for mid in arrived:
             if mid in waits:
                 notes.extend(self._adopt_into(session, mid, inserted[mid], waits[mid], merged, now))
-        for p in placed:
-            if p.fit.role is Role.QUESTION and p.thread.key and p.record.message_id in inserted:
-                notes.extend(self._adopt_by_subject(session, p, inserted[p.record.message_id], merged, now))
+        questions = [
+            p
+            for p in placed
+            if p.fit.role is Role.QUESTION
+            and p.thread.key
+            and p.thread.id is not None
+            and p.record.message_id in inserted
+        ]
+        orphans = self._orphans_by_subject(session, questions)
+        for p in questions:
+            starters = [
+                (tid, root)
+                for tid, root, subject, started in orphans.get((p.thread.source_id, p.thread.key), ())
+                if tid not in merged and tid != p.thread.id and adopts_by_subject(p.record, subject, started)
+            ]
+            notes.extend(
+                self._merge(
+                    session, p.record.message_id, inserted[p.record.message_id], starters, merged, now
+                )
+            )
         return merged, notes
 
-    def _adopt_by_subject(
-        self, session: Session, question: _Placed, question_pk: int, merged: dict[int, int], now: datetime
-    ) -> list[tuple[int, str]]:
-        """Take in the orphan threads of the question's subject that its later replies started."""
-        if question.thread.id is None:
-            return []
-        found = session.execute(
-            select(ThreadRow.id, ThreadRow.root_message_id, MessageRow.subject, ThreadRow.started_at)
-            .join(MessageRow, MessageRow.message_id == ThreadRow.root_message_id)
-            .where(
-                ThreadRow.source_id == question.thread.source_id,
-                ThreadRow.subject_key == question.thread.key,
-                ThreadRow.is_question.is_(False),
-                ThreadRow.id != question.thread.id,
+    @staticmethod
+    def _orphans_by_subject(
+        session: Session, questions: Sequence[_Placed]
+    ) -> dict[tuple[int, str], list[tuple[int, str, str, datetime | None]]]:
+        """The threads that are no question, by (source, subject key) of the batch's new questions, in
+        id order: (id, root Message-ID, root subject, start). One look-up per batch, not per question."""
+        pairs = sorted({(p.thread.source_id, p.thread.key) for p in questions})
+        found: dict[tuple[int, str], list[tuple[int, str, str, datetime | None]]] = {}
+        for part in chunked(pairs):
+            rows = session.execute(
+                select(
+                    ThreadRow.id,
+                    ThreadRow.source_id,
+                    ThreadRow.subject_key,
+                    ThreadRow.root_message_id,
+                    MessageRow.subject,
+                    ThreadRow.started_at,
+                )
+                .join(MessageRow, MessageRow.message_id == ThreadRow.root_message_id)
+                .where(
+                    tuple_(ThreadRow.source_id, ThreadRow.subject_key).in_(part),
+                    ThreadRow.is_question.is_(False),
+                )
+                .order_by(ThreadRow.id)
             )
-            .order_by(ThreadRow.id)
-        ).all()
-        starters = [
-            (tid, root)
-            for tid, root, subject, started in found
-            if adopts_by_subject(question.record, subject, started)
-        ]
-        return self._merge(session, question.record.message_id, question_pk, starters, merged, now)
+            for tid, sid, key, root, subject, started in rows:
+                found.setdefault((sid, key), []).append((tid, root, subject, started))
+        return found
 
     def _adopt_into(
         self,
