@@ -310,3 +310,15 @@ def test_thread_all_does_not_depend_on_the_order_given() -> None:
     assert _shape(messages[::-1]) == expected
     assert _shape(messages[3:] + messages[:3]) == expected
     assert thread_all(messages[::-1]).waits == {"o1": ("never-seen",)}
+
+
+def test_thread_all_adopts_orphan_threads_when_their_parent_is_among_the_messages() -> None:
+    # the replies are dated before their parent (a skewed clock), so they are threaded first
+    messages = [
+        _mail("r1", "Re: Agent will not connect", "bob@x.org", 0, "p"),
+        _mail("r2", "Re: Agent will not connect", "ann@x.org", 1, "r1"),
+        _mail("p", "Agent will not connect", "ann@x.org", 5),
+    ]
+    done = thread_all(messages)
+    assert [(t.root, set(t.members), t.answered) for t in done.threads] == [("p", {"r1", "r2", "p"}, True)]
+    assert done.waits == {}

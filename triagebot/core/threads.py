@@ -298,9 +298,9 @@ def arrival_key(message: InboundMessage) -> tuple[bool, datetime, str]:
     return (message.sent_at is None, message.sent_at or _EPOCH, message.message_id)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Plan:
-    """A thread being built by `thread_all`."""
+    """A thread being built by `thread_all` (compared and hashed by identity)."""
 
     root: InboundMessage
     asker: str
