@@ -21,6 +21,7 @@ from triagebot.core.threads import (
     parent_ids,
     role_in,
     starter_question,
+    thread_all,
 )
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -267,3 +268,57 @@ def test_adopts_by_subject(orphan_subject: str, minutes_after: int | None, expec
     question = message(subject="KVM host add fails")
     started = None if minutes_after is None else T0 + timedelta(minutes=minutes_after)
     assert adopts_by_subject(question, orphan_subject, started) is expected
+
+
+def _mail(mid: str, subject: str, author: str, minute: int, parent: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        source="users",
+        message_id=mid,
+        subject=subject,
+        text="",
+        original="",
+        author=author,
+        sent_at=T0 + timedelta(minutes=minute),
+        in_reply_to=parent,
+        references=(parent,) if parent else (),
+    )
+
+
+def _shape(messages: list[InboundMessage]) -> set[tuple[tuple[str, ...], bool, tuple[str, ...]]]:
+    """Threads as (members, answered, the members that wait for triage)."""
+    done = thread_all(messages)
+    return {(t.members, t.answered, tuple(m for m in t.members if done.fits[m].triage)) for t in done.threads}
+
+
+def test_thread_all_does_not_depend_on_the_order_given() -> None:
+    messages = [
+        _mail("q1", "SSVM will not start", "ann@x.org", 0),
+        _mail("f1", "Re: SSVM will not start", "ann@x.org", 2, "q1"),
+        _mail("a1", "Re: SSVM will not start", "bob@x.org", 5, "f1"),
+        _mail("late", "Re: SSVM will not start", "ann@x.org", 9, "a1"),
+        _mail("q2", "SSVM will not start", "cy@x.org", 20),
+        _mail("s2", "Re: SSVM will not start", "dee@x.org", 25),  # no header: joins q2 by subject
+        _mail("o1", "Re: something else", "eve@x.org", 30, "never-seen"),
+    ]
+    expected = {
+        (("q1", "f1", "a1", "late"), True, ("q1", "f1")),
+        (("q2", "s2"), True, ("q2",)),
+        (("o1",), False, ()),
+    }
+    assert _shape(messages) == expected
+    assert _shape(messages[::-1]) == expected
+    assert _shape(messages[3:] + messages[:3]) == expected
+    assert thread_all(messages[::-1]).waits == {"o1": ("never-seen",)}
+
+
+def test_thread_all_adopts_orphan_threads_when_their_parent_is_among_the_messages() -> None:
+    # the replies are dated before their parent (a skewed clock), so they are threaded first
+    messages = [
+        _mail("r1", "Re: Agent will not connect", "bob@x.org", 0, "p"),
+        _mail("r2", "Re: Agent will not connect", "ann@x.org", 1, "r1"),
+        _mail("p", "Agent will not connect", "ann@x.org", 5),
+    ]
+    done = thread_all(messages)
+    assert [(t.root, set(t.members), t.answered) for t in done.threads] == [("p", {"r1", "r2", "p"}, True)]
+    assert done.waits == {}

@@ -14,6 +14,35 @@ from sqlalchemy import select
 from triagebot.store import make_engine
 from triagebot.store.tables import AUDIT_LOG, MESSAGES, REVIEW_ITEMS, SOURCES, THREADS, TRIAGE_RESULTS
 
+Threads = frozenset[tuple[frozenset[str], bool, str | None]]  # (Message-IDs, answered, pending tips)
+
+
+def thread_view(url: str) -> Threads:
+    """Every thread as its messages, its answered flag and the tips of its pending draft (if any).
+
+    Thread ids, roots and row order are left out: they depend on arrival order, the threads do not.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect() as c:
+            members: dict[int, set[str]] = {}
+            for mid, tid in c.execute(select(MESSAGES.c.message_id, MESSAGES.c.thread_id)):
+                members.setdefault(tid, set()).add(mid)
+            drafts = {
+                tid: keys
+                for tid, keys in c.execute(
+                    select(REVIEW_ITEMS.c.thread_id, REVIEW_ITEMS.c.tip_keys).where(
+                        REVIEW_ITEMS.c.status == "pending"
+                    )
+                )
+            }
+            answered = {tid: flag for tid, flag in c.execute(select(THREADS.c.id, THREADS.c.answered))}
+    finally:
+        engine.dispose()
+    if set(members) != set(answered):
+        raise AssertionError("a thread without messages, or a message without a thread")
+    return frozenset((frozenset(m), answered[tid], drafts.get(tid)) for tid, m in members.items())
+
 
 def _j(value: Any) -> str:
     """JSON values compared as canonical text."""

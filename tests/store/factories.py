@@ -65,16 +65,20 @@ _DETAILS = [
 
 def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) -> Iterator[InboundMessage]:
     """A deterministic archive of `count` messages in threads: questions, answers, asker follow-ups,
-    a few orphan replies and repeated messages (the same Message-ID twice)."""
+    a few orphan replies and repeated messages (an earlier message delivered again, unchanged)."""
     rng = random.Random(seed)
     open_threads: list[tuple[str, str, str, list[str]]] = []  # (root id, subject, asker, ids so far)
+    sent: dict[int, InboundMessage] = {}  # position in the archive → the message yielded there
     for n in range(count):
         mid = f"m{n:06d}@archive.test"
         roll = rng.random()
         if n > 5 and roll < 0.02:
-            # the same message delivered twice: the reader yields it again
+            # the same message delivered twice: the reader yields an exact copy of an earlier one (the
+            # nearest one at or before the drawn position, since repeats occupy positions of their own)
             again = rng.randrange(max(1, n - 50), n)
-            yield record(f"m{again:06d}@archive.test", "Re: duplicate", "dup", minute=n)
+            while again not in sent:
+                again -= 1
+            yield sent[again]
             continue
         if not open_threads or roll < 0.3:
             subject, _ = rng.choice(TOPICS)
@@ -83,12 +87,13 @@ def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) ->
             open_threads.append((mid, subject, asker, [mid]))
             if len(open_threads) > 40:
                 open_threads.pop(0)
-            yield record(mid, subject, text, author=asker, minute=n, list_id=list_id)
+            sent[n] = record(mid, subject, text, author=asker, minute=n, list_id=list_id)
+            yield sent[n]
             continue
         root, subject, asker, ids = rng.choice(open_threads)
         if roll < 0.33:
             # an orphan: replies to a message we never saw
-            yield record(
+            sent[n] = record(
                 mid,
                 f"Re: lost {n}",
                 "me too",
@@ -97,12 +102,13 @@ def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) ->
                 minute=n,
                 list_id=list_id,
             )
+            yield sent[n]
             continue
         by_asker = roll < 0.55
         author = asker if by_asker else f"helper{rng.randrange(20)}@example.org"
         body = rng.choice(_DETAILS) if by_asker else "Have you checked the management server log?"
         parent = rng.choice(ids)
-        yield record(
+        sent[n] = record(
             mid,
             f"Re: {subject}",
             body,
@@ -112,4 +118,5 @@ def archive_records(count: int, *, seed: int = 7, list_id: str | None = None) ->
             minute=n,
             list_id=list_id,
         )
+        yield sent[n]
         ids.append(mid)

@@ -123,10 +123,31 @@ def test_subject_fallback_takes_the_most_recent_thread_of_the_same_source(
         store,
         engine,
         record("old@x", "KVM host cannot be added", "first time", ALICE, list_id="users"),
-        record("new@x", "KVM host cannot be added", "second time", "Dan <dan@example.org>", list_id="users"),
-        record("ja@x", "KVM host cannot be added", "other list", "Eve <eve@example.org>", list_id="users-ja"),
-        record("re@x", "Re: [users] KVM host cannot be added", "try this", BOB, list_id="users"),
-        record("plain@x", "KVM host cannot be added", "not a reply: a new question", BOB, list_id="users"),
+        record(
+            "new@x",
+            "KVM host cannot be added",
+            "second time",
+            "Dan <dan@example.org>",
+            list_id="users",
+            minute=1,
+        ),
+        record(
+            "ja@x",
+            "KVM host cannot be added",
+            "other list",
+            "Eve <eve@example.org>",
+            list_id="users-ja",
+            minute=2,
+        ),
+        record("re@x", "Re: [users] KVM host cannot be added", "try this", BOB, list_id="users", minute=3),
+        record(
+            "plain@x",
+            "KVM host cannot be added",
+            "not a reply: a new question",
+            BOB,
+            list_id="users",
+            minute=4,
+        ),
     )
     assert store.thread_of("re@x").root_message_id == "new@x"  # type: ignore[union-attr]
     assert store.thread_of("ja@x").message_ids == ("ja@x",)  # type: ignore[union-attr]

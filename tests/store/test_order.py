@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import TEMPLATES
-from tests.store.factories import record
+from tests.store.dump import thread_view
+from tests.store.factories import archive_records, record
 from triagebot.app import Engine, engine_from, read_templates
 from triagebot.core.classify import TrainedModel
 from triagebot.core.kb import KnowledgeBase
@@ -167,3 +168,103 @@ def test_a_reply_stored_first_joins_its_late_parent_and_answers_it(
         assert (thread.asker, thread.is_question, thread.answered) == ("alice@example.org", True, True)
         assert store.row_counts()["threads"] == 1 and store.row_counts()["pending_parents"] == 0
         assert store.message("b@x") is not None
+
+
+def _factory_half(url: str, count: int, start: int, stop: int, go: object) -> None:
+    """One of two processes: wait for the start signal, then ingest its slice of the factory archive."""
+    messages = list(archive_records(count, seed=3))
+    go.wait()  # type: ignore[attr-defined]
+    with open_store(url) as store:
+        ingest(messages[start:stop], store, None, batch_size=20)
+
+
+FACTORY = 600  # messages of the synthetic archive: seven subjects, so subject threading is busy
+
+
+def test_a_synthetic_archive_in_any_order_gives_the_same_threads(
+    make_db_url: Callable[[], str], real_engine: Engine
+) -> None:
+    archive = list(archive_records(FACTORY, seed=3))
+    half = len(archive) // 2
+    forwards = ingest_runs(make_db_url(), [archive], real_engine)
+    assert any(len(messages) > 3 for messages, _, _ in forwards)
+    assert any(answered and tips for _, answered, tips in forwards)
+    assert any(not answered and tips for _, answered, tips in forwards)
+    orders = {
+        "backwards": [archive[::-1]],
+        "halves, later first": [archive[half:], archive[:half]],
+        "halves, each backwards": [archive[half:][::-1], archive[:half][::-1]],
+    }
+    for name, runs in orders.items():
+        got = ingest_runs(make_db_url(), runs, real_engine)
+        assert got == forwards, f"{name}: {len(got ^ forwards)} threads differ"
+    url = make_db_url()
+    open_store(url).close()
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    workers = [
+        context.Process(target=_factory_half, args=(url, FACTORY, start, stop, go))
+        for start, stop in ((half, FACTORY), (0, half))
+    ]
+    for process in workers:
+        process.start()
+    go.set()
+    for process in workers:
+        process.join(timeout=300)
+        assert process.exitcode == 0
+    with open_store(url) as store:
+        work(store, real_engine, "w1", until_empty=True)
+    assert thread_view(url) == forwards
+
+
+def test_triage_while_ingesting_backwards_gives_the_drafts_of_forwards(
+    make_db_url: Callable[[], str], real_engine: Engine
+) -> None:
+    archive = list(archive_records(300, seed=5))
+    urls = {"forwards": make_db_url(), "backwards": make_db_url()}
+    for name, messages in (("forwards", archive), ("backwards", archive[::-1])):
+        with open_store(urls[name]) as store:
+            ingest(messages, store, real_engine, batch_size=25)
+    forwards, backwards = thread_view(urls["forwards"]), thread_view(urls["backwards"])
+    assert any(tips for _, _, tips in forwards)
+    assert backwards == forwards
+    with open_store(urls["backwards"]) as store:
+        assert store.claimed() == 0
+
+
+def test_a_late_question_takes_back_the_draft_of_a_follow_up_and_drops_its_answered_parents_draft(
+    tmp_path: Path, real_engine: Engine
+) -> None:
+    url = f"sqlite:///{tmp_path}/late-question.db"
+    question = record(
+        "q@x",
+        "cloudstack-setup-databases fails",
+        "cloudstack-setup-databases fails with Access denied for user 'root'@'localhost'",
+        "Ann <ann@example.org>",
+    )
+    follow_up = record(
+        "f@x",
+        "Re: cloudstack-setup-databases fails",
+        "SELinux is set to enforcing during management server setup, if that matters",
+        "Ann <ann@example.org>",
+        in_reply_to="q@x",
+        minute=3,
+    )
+    answer = record(
+        "a@x",
+        "Re: cloudstack-setup-databases fails",
+        "Grant the root user",
+        "Bob <bob@x.org>",
+        in_reply_to="f@x",
+        references=["q@x", "f@x"],
+        minute=8,
+    )
+    with open_store(url) as store:
+        ingest([follow_up, answer], store, real_engine)
+        before = thread_view(url)
+        assert len(before) == 1 and next(iter(before))[1] is True  # an orphan thread, answered by Bob
+        ingest([question], store, real_engine)
+        ((messages, answered, tips),) = thread_view(url)
+        assert messages == {"q@x", "f@x", "a@x"} and answered
+        assert tips is not None and "setup-databases" in tips
+        assert store.row_counts()["review_items"] == 1 and store.row_counts()["threads"] == 1

@@ -37,7 +37,7 @@ TABLES = {
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0005"
+    assert current_revision(store.engine) == head_revision() == "0006"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 

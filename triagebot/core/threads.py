@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
@@ -264,6 +264,15 @@ def adopt(parent: ThreadFacts, waiting: Sequence[Sequence[Waiting]]) -> Adoption
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _later_of(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two optional times."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
 def _stub(message: Waiting) -> InboundMessage:
     """The few fields of a stored message that `role_in` reads."""
     return InboundMessage(
@@ -276,4 +285,177 @@ def _stub(message: Waiting) -> InboundMessage:
         author=message.author,
         sent_at=message.sent_at,
         is_bot=message.is_bot,
+    )
+
+
+# -- threading a whole conversation set at once --------------------------------------------------
+
+
+def arrival_key(message: InboundMessage) -> tuple[bool, datetime, str]:
+    """The order messages are threaded in, whatever order they arrive in: by date, undated ones last,
+    ties by Message-ID. Ingest stores what arrives in this order, and re-threads when something
+    arrives that sorts before what is already stored."""
+    return (message.sent_at is None, message.sent_at or _EPOCH, message.message_id)
+
+
+@dataclass(slots=True, eq=False)
+class _Plan:
+    """A thread being built by `thread_all` (compared and hashed by identity)."""
+
+    root: InboundMessage
+    asker: str
+    is_question: bool
+    key: str
+    answered: bool = False
+    last_at: datetime | None = None
+    members: list[str] = field(default_factory=list)
+    alive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedThread:
+    """One thread as `thread_all` built it: its first message, its facts and its messages in order."""
+
+    root: str
+    subject: str
+    key: str
+    asker: str
+    is_question: bool
+    answered: bool
+    started_at: datetime | None
+    last_at: datetime | None
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Threading:
+    """What `thread_all` decided: the threads, each message's role and whether the thread's asker
+    wrote it, and the parent ids that messages still wait for (parents not among the messages)."""
+
+    threads: tuple[PlannedThread, ...]
+    fits: dict[str, Fit]
+    from_asker: dict[str, bool]
+    waits: dict[str, tuple[str, ...]]
+
+
+def thread_all(messages: Sequence[InboundMessage]) -> Threading:
+    """Thread a set of messages (one source) as an ingest would that received them in `arrival_key`
+    order, one at a time: rules 1 to 5, roles by `role_in`, late parents adopting the orphan threads
+    that wait for them (`adopt`) and new questions adopting orphan replies of their subject.
+
+    The result depends only on the set of messages, never on the order they are given in.
+    """
+    plans: list[_Plan] = []
+    thread_of: dict[str, _Plan] = {}
+    by_key: dict[str, list[_Plan]] = {}
+    fits: dict[str, Fit] = {}
+    from_asker: dict[str, bool] = {}
+    authors: dict[str, str] = {}
+    info: dict[str, InboundMessage] = {}
+    waiting: dict[str, list[str]] = {}
+    waits: dict[str, tuple[str, ...]] = {}
+
+    def latest(key: str) -> _Plan | None:
+        for plan in reversed(by_key.get(key, ())):
+            if plan.alive:
+                return plan
+        return None
+
+    def merge(target: _Plan, orphans: Sequence[_Plan]) -> None:
+        groups = [
+            [Waiting(mid, authors[mid], info[mid].is_bot, info[mid].sent_at) for mid in orphan.members]
+            for orphan in orphans
+        ]
+        adoption = adopt(ThreadFacts(target.asker, target.is_question, target.answered), groups)
+        for mid, mine, fit in zip(adoption.moved, adoption.from_asker, adoption.fits, strict=True):
+            thread_of[mid] = target
+            from_asker[mid] = mine
+            fits[mid] = fit
+            waits.pop(mid, None)
+            target.last_at = _later_of(target.last_at, info[mid].sent_at)
+        target.members.extend(adoption.moved)
+        target.answered = adoption.answered
+        for orphan in orphans:
+            orphan.alive = False
+
+    for message in sorted(messages, key=arrival_key):
+        mid = message.message_id
+        info[mid] = message
+        author = authors[mid] = author_key(message.author)
+        refs = parent_ids(message)
+        thread = next((thread_of[ref] for ref in refs if ref in thread_of), None)
+        by_id = thread is not None
+        if thread is None and is_reply_subject(message.subject):
+            key = normalize_subject(message.subject)
+            candidate = latest(key) if key else None
+            if candidate is not None and may_join_by_subject(message, candidate.last_at):
+                thread = candidate
+        if thread is None:
+            fit = role_in(message, author, None)
+            thread = _Plan(
+                root=message,
+                asker=author,
+                is_question=fit.role is Role.QUESTION,
+                key=normalize_subject(message.subject)[:500],
+                last_at=message.sent_at,
+            )
+            plans.append(thread)
+            if thread.key:
+                by_key.setdefault(thread.key, []).append(thread)
+            from_asker[mid] = True
+        else:
+            fit = role_in(message, author, ThreadFacts(thread.asker, thread.is_question, thread.answered))
+            from_asker[mid] = author == thread.asker
+            thread.last_at = _later_of(thread.last_at, message.sent_at)
+            if fit.answers:
+                thread.answered = True
+        thread.members.append(mid)
+        thread_of[mid] = thread
+        fits[mid] = fit
+        if not by_id and refs:
+            waits[mid] = tuple(dict.fromkeys(refs))
+            for ref in waits[mid]:
+                waiting.setdefault(ref, []).append(mid)
+        # Messages stop waiting for an id once it arrives, or once their thread was adopted.
+        waiters = [waiter for waiter in waiting.pop(mid, ()) if mid in waits.get(waiter, ())]
+        for waiter in waiters:
+            waits[waiter] = tuple(ref for ref in waits[waiter] if ref != mid)
+        orphans = list(
+            dict.fromkeys(
+                thread_of[waiter]
+                for waiter in waiters
+                if thread_of[waiter] is not thread and not thread_of[waiter].is_question
+            )
+        )
+        if fit.role is Role.QUESTION and thread.key:
+            orphans.extend(
+                plan
+                for plan in by_key.get(thread.key, ())
+                if plan.alive
+                and plan is not thread
+                and not plan.is_question
+                and plan not in orphans
+                and adopts_by_subject(message, plan.root.subject, plan.root.sent_at)
+            )
+        if orphans:
+            merge(thread, sorted(orphans, key=lambda plan: arrival_key(plan.root)))
+    return Threading(
+        threads=tuple(
+            PlannedThread(
+                root=plan.root.message_id,
+                subject=plan.root.subject,
+                key=plan.key,
+                asker=plan.asker,
+                is_question=plan.is_question,
+                answered=plan.answered,
+                started_at=plan.root.sent_at,
+                last_at=plan.last_at,
+                members=tuple(plan.members),
+            )
+            for plan in plans
+            if plan.alive
+        ),
+        fits=fits,
+        from_asker=from_asker,
+        waits={mid: refs for mid, refs in waits.items() if refs},
     )

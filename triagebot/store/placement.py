@@ -19,27 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from triagebot.core.models import InboundMessage
+from triagebot.core.models import Channel, InboundMessage
 from triagebot.core.threads import (
     Fit,
+    PlannedThread,
     Role,
     ThreadFacts,
+    Threading,
     Waiting,
     adopt,
     adopts_by_subject,
+    arrival_key,
     author_key,
     is_reply_subject,
     may_join_by_subject,
     normalize_subject,
     parent_ids,
     role_in,
+    thread_all,
 )
 from triagebot.store.tables import (
     AUDIT_LOG,
@@ -54,8 +58,13 @@ from triagebot.store.tables import (
     SourceRow,
     ThreadRow,
 )
-from triagebot.store.views import Placement, TriageState
+from triagebot.store.views import Placement, ReviewStatus, TriageState
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RECOMPUTED = (
+    "thread recomputed: a message that belongs before its own arrived later; "
+    "its questions wait for triage again"
+)
 INGEST_LOCK = 72_656_422  # PostgreSQL advisory lock that keeps two ingest runs from interleaving batches
 CHUNK = 500  # ids per IN (...) look-up
 T = TypeVar("T")
@@ -182,11 +191,14 @@ class Placer:
         if dialect == "postgresql":
             session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
         fresh, duplicates = self._fresh(session, [clean_record(r) for r in records])
+        fresh.sort(key=arrival_key)
         self._by_message, self._by_id, self._latest = {}, {}, {}
         self._adopted = []
         if not fresh:
             return Placement(new=0, duplicates=duplicates, to_triage=())
         self._ensure_sources(session, {self.source_key(r) for r in fresh}, now)
+        if not self._in_order(session, fresh):
+            return self._rethread(session, fresh, duplicates, dialect, now)
         self._prefetch(session, fresh)
         self._dirty = {}
         placed = [self._place_one(record) for record in fresh]
@@ -210,6 +222,326 @@ class Placer:
         ) + tuple(self._adopted)
         lost = len(placed) - len(inserted)  # taken by a concurrent writer between our check and insert
         return Placement(new=len(inserted), duplicates=duplicates + lost, to_triage=to_triage, notes=notes)
+
+    # -- arrivals out of order ---------------------------------------------------------------------
+
+    def _in_order(self, session: Session, fresh: Sequence[InboundMessage]) -> bool:
+        """Whether placing the batch one message at a time gives what `thread_all` would.
+
+        True when every new message sorts (`arrival_key`) after every stored message of its source, no
+        stored message waits for one of the new ids, and no new message names a later one of the batch.
+        """
+        ids = {r.message_id for r in fresh}
+        seen: set[str] = set()
+        for r in fresh:
+            if any(ref in ids and ref not in seen for ref in parent_ids(r)):
+                return False
+            seen.add(r.message_id)
+        for part in chunked(sorted(ids)):
+            waiting = session.execute(
+                select(PendingParentRow.id).where(PendingParentRow.wanted.in_(part)).limit(1)
+            ).first()
+            if waiting is not None:
+                return False
+        first: dict[int, tuple[bool, datetime, str]] = {}
+        for r in fresh:
+            first.setdefault(self._sources[self.source_key(r)], arrival_key(r))
+        for source_id, key in first.items():
+            newest = _newest_stored(session, source_id)
+            if newest is not None and not newest < key:
+                return False
+        return True
+
+    def _rethread(
+        self,
+        session: Session,
+        fresh: Sequence[InboundMessage],
+        duplicates: int,
+        dialect: str,
+        now: datetime,
+    ) -> Placement:
+        """Store a batch that arrived out of order: thread each of its sources again as a whole.
+
+        `core.threads.thread_all` decides over the stored and the new messages together; the rows are
+        then brought in line. A thread whose stored messages or their roles changed loses its pending
+        draft and its triage results, and its waiting messages are triaged again; a reviewed draft is
+        kept and follows the message it was based on. Children (messages, results, review items, audit
+        rows) point to their new threads before any thread row is deleted, all in the batch's
+        transaction.
+        """
+        source_ids = sorted({self._sources[self.source_key(r)] for r in fresh})
+        thread_rows = {
+            row.id: row for row in session.execute(select(THREADS).where(THREADS.c.source_id.in_(source_ids)))
+        }
+        if dialect == "postgresql":
+            lock_threads(session, list(thread_rows))
+        stored = {
+            row.message_id: row
+            for row in session.execute(
+                select(*_STUB_COLUMNS).where(MESSAGES.c.source_id.in_(source_ids)).order_by(MESSAGES.c.id)
+            )
+        }
+        stubs = {mid: _stub(row) for mid, row in stored.items()}
+        keys = {mid: arrival_key(stub) for mid, stub in stubs.items()}
+        keys.update((r.message_id, arrival_key(r)) for r in fresh)
+        by_source: dict[int, list[InboundMessage]] = {sid: [] for sid in source_ids}
+        for mid, row in stored.items():
+            by_source[row.source_id].append(stubs[mid])
+        for r in fresh:
+            by_source[self._sources[self.source_key(r)]].append(r)
+        plans = {sid: thread_all(messages) for sid, messages in by_source.items()}
+        fits: dict[str, Fit] = {}
+        mine: dict[str, bool] = {}
+        waits: dict[str, tuple[str, ...]] = {}
+        for plan in plans.values():
+            fits.update(plan.fits)
+            mine.update(plan.from_asker)
+            waits.update(plan.waits)
+
+        # Thread rows: reuse those whose first message stays first, insert the others.
+        old_by_root = {row.root_message_id: tid for tid, row in thread_rows.items()}
+        thread_id: dict[str, int] = {}
+        new_rows = [
+            _thread_values(sid, t, now) | {"created_at": now}
+            for sid, plan in plans.items()
+            for t in plan.threads
+            if t.root not in old_by_root
+        ]
+        thread_id.update(
+            (t.root, old_by_root[t.root]) for p in plans.values() for t in p.threads if t.root in old_by_root
+        )
+        if new_rows:
+            returned = session.execute(
+                insert(THREADS).returning(THREADS.c.id, THREADS.c.root_message_id), new_rows
+            )
+            thread_id.update((root, tid) for tid, root in returned)
+        where = {mid: thread_id[t.root] for p in plans.values() for t in p.threads for mid in t.members}
+        changed = self._changed(plans, thread_id, thread_rows, stored, fits, mine, keys)
+
+        # Drafts and results of the threads that changed.
+        affected = {stored[mid].thread_id for mid in stored if where[mid] in changed}
+        affected |= set(thread_rows) - set(thread_id.values())
+        items = (
+            []
+            if not affected
+            else session.execute(
+                select(REVIEW_ITEMS.c.id, REVIEW_ITEMS.c.status, REVIEW_ITEMS.c.triage_result_id).where(
+                    REVIEW_ITEMS.c.thread_id.in_(sorted(affected))
+                )
+            ).all()
+        )
+        dropped = [i.id for i in items if i.status == ReviewStatus.PENDING.value]
+        kept_items = [i.id for i in items if i.status != ReviewStatus.PENDING.value]
+        kept_results = {i.triage_result_id for i in items if i.status != ReviewStatus.PENDING.value}
+        if dropped:
+            session.execute(
+                update(AUDIT_LOG).where(AUDIT_LOG.c.review_item_id.in_(dropped)).values(review_item_id=None)
+            )
+            session.execute(delete(REVIEW_ITEMS).where(REVIEW_ITEMS.c.id.in_(dropped)))
+        reset = [stored[mid].id for mid in stored if where[mid] in changed]
+        still_triaged: set[int] = set()
+        if kept_results:
+            still_triaged = set(
+                session.scalars(
+                    select(TRIAGE_RESULTS.c.message_pk).where(TRIAGE_RESULTS.c.id.in_(sorted(kept_results)))
+                )
+            )
+        for part in chunked(reset):
+            session.execute(
+                delete(TRIAGE_RESULTS).where(
+                    TRIAGE_RESULTS.c.message_pk.in_(part), TRIAGE_RESULTS.c.id.not_in(sorted(kept_results))
+                )
+            )
+
+        # Messages: the new ones inserted, the stored ones moved and given their new roles.
+        to_triage: list[int] = []
+        updates = []
+        for mid, row in stored.items():
+            state, claimed_by, claimed_at = row.triage_state, row.claimed_by, row.claimed_at
+            if where[mid] in changed and row.id not in still_triaged:
+                state = (TriageState.UNTRIAGED if fits[mid].triage else TriageState.SKIPPED).value
+                claimed_by = claimed_at = None
+                if fits[mid].triage:
+                    to_triage.append(row.id)
+            values = (where[mid], mine[mid], fits[mid].role is Role.QUESTION, state, claimed_by, claimed_at)
+            if values != (
+                row.thread_id,
+                row.from_asker,
+                row.is_question,
+                row.triage_state,
+                row.claimed_by,
+                row.claimed_at,
+            ):
+                updates.append(
+                    dict(
+                        zip(
+                            (
+                                "message_pk",
+                                "new_thread",
+                                "new_asker",
+                                "new_question",
+                                "new_state",
+                                "new_by",
+                                "new_at",
+                            ),
+                            (row.id, *values),
+                            strict=True,
+                        )
+                    )
+                )
+        if updates:
+            session.execute(
+                update(MESSAGES)
+                .where(MESSAGES.c.id == bindparam("message_pk"))
+                .values(
+                    thread_id=bindparam("new_thread"),
+                    from_asker=bindparam("new_asker"),
+                    is_question=bindparam("new_question"),
+                    triage_state=bindparam("new_state"),
+                    claimed_by=bindparam("new_by"),
+                    claimed_at=bindparam("new_at"),
+                ),
+                updates,
+            )
+        placed = [
+            _Placed(
+                r,
+                _Thread(where[r.message_id], 0, "", "", "", "", False, False, 0, None, None),
+                self._sources[self.source_key(r)],
+                fits[r.message_id],
+                mine[r.message_id],
+            )
+            for r in fresh
+        ]
+        inserted = self._insert_messages(session, placed, dialect, now)
+        to_triage.extend(
+            inserted[p.record.message_id] for p in placed if p.fit.triage and p.record.message_id in inserted
+        )
+
+        # Children of the old threads follow their messages; then the old rows go.
+        if affected:
+            by_message = (
+                select(MESSAGES.c.thread_id)
+                .where(MESSAGES.c.id == TRIAGE_RESULTS.c.message_pk)
+                .scalar_subquery()
+            )
+            session.execute(
+                update(TRIAGE_RESULTS)
+                .where(TRIAGE_RESULTS.c.thread_id.in_(sorted(affected)))
+                .values(thread_id=by_message)
+            )
+        if kept_items:
+            based_on = (
+                select(MESSAGES.c.thread_id)
+                .where(MESSAGES.c.id == REVIEW_ITEMS.c.based_on_pk)
+                .scalar_subquery()
+            )
+            session.execute(
+                update(REVIEW_ITEMS).where(REVIEW_ITEMS.c.id.in_(kept_items)).values(thread_id=based_on)
+            )
+        gone = sorted(set(thread_rows) - set(thread_id.values()))
+        if gone:
+            session.execute(
+                update(AUDIT_LOG)
+                .where(AUDIT_LOG.c.thread_id == bindparam("old_thread"))
+                .values(thread_id=bindparam("new_thread")),
+                [{"old_thread": tid, "new_thread": where[thread_rows[tid].root_message_id]} for tid in gone],
+            )
+        pks = {mid: row.id for mid, row in stored.items()} | inserted
+        for part in chunked(sorted(row.id for row in stored.values())):
+            session.execute(delete(PENDING_PARENTS).where(PENDING_PARENTS.c.message_pk.in_(part)))
+        rows = [
+            {"wanted": ref, "message_pk": pks[mid]}
+            for mid, refs in waits.items()
+            if mid in pks
+            for ref in refs
+        ]
+        if rows:
+            session.execute(insert(PENDING_PARENTS), rows)
+        for part in chunked(gone):
+            session.execute(delete(THREADS).where(THREADS.c.id.in_(part)))
+        self._write_threads(session, plans, thread_id, thread_rows, now)
+
+        notes = [
+            (where[p.record.message_id], p.fit.note)
+            for p in placed
+            if p.fit.note is not None and p.record.message_id in inserted
+        ] + [(tid, RECOMPUTED) for tid in sorted(changed)]
+        lost = len(fresh) - len(inserted)
+        return Placement(
+            new=len(inserted), duplicates=duplicates + lost, to_triage=tuple(to_triage), notes=tuple(notes)
+        )
+
+    @staticmethod
+    def _changed(
+        plans: dict[int, Threading],
+        thread_id: dict[str, int],
+        thread_rows: dict[int, Any],
+        stored: dict[str, Any],
+        fits: dict[str, Fit],
+        mine: dict[str, bool],
+        keys: dict[str, tuple[bool, datetime, str]],
+    ) -> set[int]:
+        """Threads whose stored messages are not the ones they had, or have other roles, or that take
+        new messages sorting before a stored one (which changes what the stored ones were triaged with)."""
+        old_members: dict[int, set[str]] = {}
+        for mid, row in stored.items():
+            old_members.setdefault(row.thread_id, set()).add(mid)
+        changed: set[int] = set()
+        for plan in plans.values():
+            for t in plan.threads:
+                tid = thread_id[t.root]
+                olds = [mid for mid in t.members if mid in stored]
+                if tid not in thread_rows or set(olds) != old_members.get(tid, set()):
+                    if olds:
+                        changed.add(tid)
+                    continue
+                roles = any(
+                    fits[mid].triage != (stored[mid].triage_state != TriageState.SKIPPED.value)
+                    or mine[mid] != stored[mid].from_asker
+                    for mid in olds
+                )
+                newest = max(keys[mid] for mid in olds)
+                if roles or any(keys[mid] < newest for mid in t.members if mid not in stored):
+                    changed.add(tid)
+        return changed
+
+    @staticmethod
+    def _write_threads(
+        session: Session,
+        plans: dict[int, Threading],
+        thread_id: dict[str, int],
+        thread_rows: dict[int, Any],
+        now: datetime,
+    ) -> None:
+        """Write the facts of every re-threaded thread row that kept its id, where they changed."""
+        fields = (
+            "subject",
+            "subject_key",
+            "asker",
+            "is_question",
+            "answered",
+            "message_count",
+            "started_at",
+            "last_at",
+        )
+        rows = []
+        for sid, plan in plans.items():
+            for t in plan.threads:
+                tid = thread_id[t.root]
+                old = thread_rows.get(tid)
+                values = _thread_values(sid, t, now)
+                if old is not None and any(getattr(old, f) != values[f] for f in fields):
+                    rows.append(
+                        {"thread_pk": tid, **{f"new_{f}": values[f] for f in fields}, "new_updated_at": now}
+                    )
+        if rows:
+            session.execute(
+                update(THREADS)
+                .where(THREADS.c.id == bindparam("thread_pk"))
+                .values({f: bindparam(f"new_{f}") for f in (*fields, "updated_at")}),
+                rows,
+            )
 
     # -- late parents ------------------------------------------------------------------------------
 
@@ -251,34 +583,56 @@ class Placer:
         for mid in arrived:
             if mid in waits:
                 notes.extend(self._adopt_into(session, mid, inserted[mid], waits[mid], merged, now))
-        for p in placed:
-            if p.fit.role is Role.QUESTION and p.thread.key and p.record.message_id in inserted:
-                notes.extend(self._adopt_by_subject(session, p, inserted[p.record.message_id], merged, now))
+        questions = [
+            p
+            for p in placed
+            if p.fit.role is Role.QUESTION
+            and p.thread.key
+            and p.thread.id is not None
+            and p.record.message_id in inserted
+        ]
+        orphans = self._orphans_by_subject(session, questions)
+        for p in questions:
+            starters = [
+                (tid, root)
+                for tid, root, subject, started in orphans.get((p.thread.source_id, p.thread.key), ())
+                if tid not in merged and tid != p.thread.id and adopts_by_subject(p.record, subject, started)
+            ]
+            notes.extend(
+                self._merge(
+                    session, p.record.message_id, inserted[p.record.message_id], starters, merged, now
+                )
+            )
         return merged, notes
 
-    def _adopt_by_subject(
-        self, session: Session, question: _Placed, question_pk: int, merged: dict[int, int], now: datetime
-    ) -> list[tuple[int, str]]:
-        """Take in the orphan threads of the question's subject that its later replies started."""
-        if question.thread.id is None:
-            return []
-        found = session.execute(
-            select(ThreadRow.id, ThreadRow.root_message_id, MessageRow.subject, ThreadRow.started_at)
-            .join(MessageRow, MessageRow.message_id == ThreadRow.root_message_id)
-            .where(
-                ThreadRow.source_id == question.thread.source_id,
-                ThreadRow.subject_key == question.thread.key,
-                ThreadRow.is_question.is_(False),
-                ThreadRow.id != question.thread.id,
+    @staticmethod
+    def _orphans_by_subject(
+        session: Session, questions: Sequence[_Placed]
+    ) -> dict[tuple[int, str], list[tuple[int, str, str, datetime | None]]]:
+        """The threads that are no question, by (source, subject key) of the batch's new questions, in
+        id order: (id, root Message-ID, root subject, start). One look-up per batch, not per question."""
+        pairs = sorted({(p.thread.source_id, p.thread.key) for p in questions})
+        found: dict[tuple[int, str], list[tuple[int, str, str, datetime | None]]] = {}
+        for part in chunked(pairs):
+            rows = session.execute(
+                select(
+                    ThreadRow.id,
+                    ThreadRow.source_id,
+                    ThreadRow.subject_key,
+                    ThreadRow.root_message_id,
+                    MessageRow.subject,
+                    ThreadRow.started_at,
+                )
+                .join(MessageRow, MessageRow.message_id == ThreadRow.root_message_id)
+                .where(
+                    tuple_(ThreadRow.source_id, ThreadRow.subject_key).in_(part),
+                    ThreadRow.is_question.is_(False),
+                )
+                .order_by(ThreadRow.id)
             )
-            .order_by(ThreadRow.id)
-        ).all()
-        starters = [
-            (tid, root)
-            for tid, root, subject, started in found
-            if adopts_by_subject(question.record, subject, started)
-        ]
-        return self._merge(session, question.record.message_id, question_pk, starters, merged, now)
+            for tid, sid, key, root, subject, started in rows:
+                found.setdefault((sid, key), []).append((tid, root, subject, started))
+        return found
 
     def _adopt_into(
         self,
@@ -470,12 +824,30 @@ class Placer:
                     keys.add(key)
         latest: dict[tuple[int, str], int] = {}
         for pairs in chunked(sorted(keys)):
-            found = session.execute(
-                select(ThreadRow.source_id, ThreadRow.subject_key, func.max(ThreadRow.id))
+            # The thread whose first message sorts last (`arrival_key`), as `thread_all` takes it.
+            ranked = (
+                select(
+                    ThreadRow.source_id,
+                    ThreadRow.subject_key,
+                    ThreadRow.id,
+                    func.row_number()
+                    .over(
+                        partition_by=(ThreadRow.source_id, ThreadRow.subject_key),
+                        order_by=(
+                            ThreadRow.started_at.is_(None).desc(),
+                            ThreadRow.started_at.desc(),
+                            ThreadRow.root_message_id.desc(),
+                        ),
+                    )
+                    .label("rank"),
+                )
                 .where(tuple_(ThreadRow.source_id, ThreadRow.subject_key).in_(pairs))
-                .group_by(ThreadRow.source_id, ThreadRow.subject_key)
+                .subquery()
             )
-            latest.update({(sid, key): tid for sid, key, tid in found if tid is not None})
+            found = session.execute(
+                select(ranked.c.source_id, ranked.c.subject_key, ranked.c.id).where(ranked.c.rank == 1)
+            )
+            latest.update({(sid, key): tid for sid, key, tid in found})
         self._load_threads(session, {*thread_of.values(), *latest.values()})
         for mid, tid in thread_of.items():
             self._by_message[mid] = self._by_id[tid]
@@ -652,3 +1024,76 @@ class Placer:
                 for t in dirty
             ],
         )
+
+
+_STUB_COLUMNS = (
+    MESSAGES.c.id,
+    MESSAGES.c.message_id,
+    MESSAGES.c.thread_id,
+    MESSAGES.c.source_id,
+    MESSAGES.c.author,
+    MESSAGES.c.subject,
+    MESSAGES.c.sent_at,
+    MESSAGES.c.in_reply_to,
+    MESSAGES.c.references,
+    MESSAGES.c.thread_key,
+    MESSAGES.c.is_bot,
+    MESSAGES.c.from_asker,
+    MESSAGES.c.is_question,
+    MESSAGES.c.triage_state,
+    MESSAGES.c.claimed_by,
+    MESSAGES.c.claimed_at,
+)
+
+
+def _stub(row: Any) -> InboundMessage:
+    """A stored message with the fields the threader reads (no text: threading never reads it)."""
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        source="",
+        message_id=row.message_id,
+        subject=row.subject,
+        text="",
+        original="",
+        author=row.author,
+        sent_at=row.sent_at,
+        in_reply_to=row.in_reply_to,
+        references=tuple(row.references),
+        thread_key=row.thread_key,
+        is_bot=row.is_bot,
+    )
+
+
+def _thread_values(source_id: int, thread: PlannedThread, now: datetime) -> dict[str, Any]:
+    """Columns of a thread row as `thread_all` planned it."""
+    return {
+        "source_id": source_id,
+        "root_message_id": thread.root,
+        "subject": thread.subject,
+        "subject_key": thread.key,
+        "asker": thread.asker,
+        "is_question": thread.is_question,
+        "answered": thread.answered,
+        "message_count": len(thread.members),
+        "started_at": thread.started_at,
+        "last_at": thread.last_at,
+        "updated_at": now,
+    }
+
+
+def _newest_stored(session: Session, source_id: int) -> tuple[bool, datetime, str] | None:
+    """The `arrival_key` of the stored message of a source that sorts last (None when it has none)."""
+    undated = session.scalar(
+        select(func.max(MessageRow.message_id)).where(
+            MessageRow.source_id == source_id, MessageRow.sent_at.is_(None)
+        )
+    )
+    if undated is not None:
+        return (True, _EPOCH, undated)
+    row = session.execute(
+        select(MessageRow.sent_at, MessageRow.message_id)
+        .where(MessageRow.source_id == source_id, MessageRow.sent_at.is_not(None))
+        .order_by(MessageRow.sent_at.desc(), MessageRow.message_id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (False, row.sent_at, row.message_id)

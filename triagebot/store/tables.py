@@ -119,6 +119,7 @@ class MessageRow(Base):
     __table_args__ = (
         CheckConstraint(_in("triage_state", TriageState), name="triage_state"),
         Index("ix_messages_triage_state", "triage_state", "id"),
+        Index("ix_messages_source_sent", "source_id", "sent_at"),  # the newest message of a source
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
