@@ -266,6 +266,8 @@ HYPERVISOR_CASES = [
     ("Trouble installing CloudStack in an LXC container", None, None),
     ("docker run -d -p 8080:8080 cloudstack/simulator", None, None),
     ("the simulator docker image does not start", None, None),
+    ("expected: the Simulator UI is accessible", None, None),
+    ("hypervisor: simulator", "Simulator", "simulator"),
     ("MGMT server on VMware, CentOS 7", None, None),
     ("VMware hosts in one cluster", "VMware", "vmware"),
     ("downloaded systemvmtemplate-4.20.0-x86_64-xen.vhd.bz2", "XenServer", "xenserver"),

@@ -62,7 +62,7 @@ _HV_OUTER_LAYER = re.compile(
 _HV_HOSTS_MANAGEMENT = re.compile(
     r"(?:management|mgmt|manager)[ \t]{0,2}(?:server|vm|node)?s?[ \t]{1,2}(?:on|in)[ \t]{1,2}\Z"
 )
-# "simulator" names CloudStack's test hypervisor only outside Docker talk ("the simulator image").
+# "simulator" names CloudStack's test hypervisor only as "CloudStack simulator", outside Docker talk.
 _DOCKER = re.compile(r"docker")
 _WINDOWS_SERVER = re.compile(r"windows[ \t]{0,2}server[ \t]{0,2}(20[0-9]{2})(?:[ \t]{0,2}(r2))?")
 
@@ -123,13 +123,16 @@ class HypervisorFinder:
             return None  # "VMware Workstation", "VirtualBox", "LXC container": the lab, not the cloud
         if _HV_HOSTS_MANAGEMENT.search(low, max(0, start - 30), start):
             return None
-        if hv.id == "simulator" and _DOCKER.search(low, max(0, start - 60), end + 60):
-            return None
         role = bool(
             _hv_role_before(low, start)
             or _HV_ROLE_AFTER.match(low, end)
             or _HV_ROLE_AFTER.match(low, match.end())
         )
+        if hv.id == "simulator" and (
+            _DOCKER.search(low, max(0, start - 60), end + 60)
+            or not (role or low[max(0, start - 11) : start] == "cloudstack ")
+        ):
+            return None  # "the simulator UI", the "cloudstack/simulator" image
         if role:
             rank = 4
         elif alias.key in _HV_NEEDS_ROLE:
