@@ -259,7 +259,17 @@ HYPERVISOR_CASES = [
     ("cloud-install-sys-tmplt -m /mnt/secondary -u http://x/y.qcow2.bz2 -h kvm", "KVM", "kvm"),
     ("hypervisor.type=kvm in agent.properties", "KVM", "kvm"),
     ("com.cloud.hypervisor.kvm.resource.LibvirtComputingResource", "KVM", "kvm"),
-    ("cloudstack-agent and libvirt on the host", "KVM", "kvm"),
+    # libvirt or the agent alone do not say which hypervisor the poster runs
+    ("cloudstack-agent and libvirt on the host", None, None),
+    ("virsh list shows the system VMs", None, None),
+    # containers, Docker images and the management server's own machine are not the cloud's hypervisor
+    ("Trouble installing CloudStack in an LXC container", None, None),
+    ("docker run -d -p 8080:8080 cloudstack/simulator", None, None),
+    ("the simulator docker image does not start", None, None),
+    ("expected: the Simulator UI is accessible", None, None),
+    ("hypervisor: simulator", "Simulator", "simulator"),
+    ("MGMT server on VMware, CentOS 7", None, None),
+    ("VMware hosts in one cluster", "VMware", "vmware"),
     ("downloaded systemvmtemplate-4.20.0-x86_64-xen.vhd.bz2", "XenServer", "xenserver"),
     (
         "registered systemvmtemplate-4.18.1-kvm.qcow2.bz2 on our XenServer 7.1 pool",
@@ -581,3 +591,14 @@ def test_hypervisor_from_the_environment_when_configuration_has_none(extractor: 
     )
     report = extractor.extract("", body)
     assert (report.version, report.os, report.hypervisor) == ("4.20", "Ubuntu 22.04", "XCP-ng 8.2")
+
+
+def test_a_hypervisor_named_only_in_a_log_paste_counts_when_written_out(extractor: DetailExtractor) -> None:
+    frames = "\n".join(
+        f"2024-01-02 10:11:{i:02d},123 ERROR [c.c.h.x.r.Xenserver625StorageProcessor] (w-{i}:ctx) failed"
+        + "\n\tat com.cloud.hypervisor.xenserver.resource.CitrixResourceBase.execute(CitrixResourceBase.java:1)"
+        for i in range(3)
+    )
+    assert extractor.extract("ISO copy fails", f"Copying the ISO fails, log:\n{frames}").hypervisor is None
+    named = f"Copying the ISO fails, log:\n{frames}\n2024-01-02 10:12:00,000 WARN [c] (w) on the KVM host h1"
+    assert extractor.extract("ISO copy fails", named).hypervisor == "KVM"

@@ -83,7 +83,11 @@ class DetailExtractor:
         sections = template or _NO_SECTIONS
         version = _first(sections, ("cloudstack-version",), scans, self._version_in)
         version = version or self._versions.explicit(text[SCAN_LIMIT:])
-        hypervisor = _first(sections, ("configuration", "os-environment"), scans, self._hypervisors.find)
+        hypervisor = _first(sections, ("configuration", "os-environment"), scans[:1], self._hypervisors.find)
+        if hypervisor is None and len(scans) > 1:
+            # In a pasted log only a name written out counts: `LibvirtComputingResource` or a package
+            # path (`hypervisor.xenserver.resource`) says which code ran, not what the poster runs.
+            hypervisor = self._hypervisors.find(full, named_only=True)
         return DetailReport(
             version=version,
             series=_series(version),

@@ -55,9 +55,15 @@ _HV_ROLE_AFTER = re.compile(
     r"[ \t]{0,3}(?:hosts?|clusters?|agents?|nodes?|hypervisors?|servers?|environment|ホスト|クラスタ|ノード"
     r"|サーバ|環境|を使用|を利用)"
 )
-_HV_OUTER_LAYER = re.compile(r"[ \t]{0,2}(?:workstation|player|fusion|virtualbox)")
-_KVM_IMPLIED = ("libvirtcomputingresource", "libvirt", "virsh", "cloudstack-agent", "agent.properties")
-_KVM_IMPLIED_WORDS = frozenset({"libvirtcomputingresource", "libvirt", "libvirtd", "virsh", "agent"})
+_HV_OUTER_LAYER = re.compile(
+    r"[ \t]{0,2}(?:workstation|player|fusion|virtualbox|containers?(?![a-z])|コンテナ)"
+)
+# "management server on VMware", "mgmt VM on ESXi": the machine the management server runs in.
+_HV_HOSTS_MANAGEMENT = re.compile(
+    r"(?:management|mgmt|manager)[ \t]{0,2}(?:server|vm|node)?s?[ \t]{1,2}(?:on|in)[ \t]{1,2}\Z"
+)
+# "simulator" names CloudStack's test hypervisor only as "CloudStack simulator", outside Docker talk.
+_DOCKER = re.compile(r"docker")
 _WINDOWS_SERVER = re.compile(r"windows[ \t]{0,2}server[ \t]{0,2}(20[0-9]{2})(?:[ \t]{0,2}(r2))?")
 
 
@@ -66,7 +72,7 @@ class _HvHit:
     """One usable hypervisor mention."""
 
     start: int
-    rank: int  # 4 named in a role, 3 named, 2 implied (libvirt), 1 inside a file or package name
+    rank: int  # 4 named in a role, 3 named, 1 inside a file or package name
     kind: str
     display: str
     version: str | None
@@ -88,17 +94,18 @@ class HypervisorFinder:
                     self._entry[compiled.key] = (hv, _HV_DISPLAY.get(compiled.key, hv.name))
                     aliases.append(compiled)
         self._index = AliasIndex(aliases)
-        self._kvm = next((hv for hv in hypervisors if hv.id == "kvm"), None)
 
-    def find(self, scan: Scan) -> tuple[str, str] | None:
-        """(`XenServer 7.1`, `xenserver`) or None."""
+    def find(self, scan: Scan, *, named_only: bool = False) -> tuple[str, str] | None:
+        """(`XenServer 7.1`, `xenserver`) or None.
+
+        Only a name counts: libvirt or cloudstack-agent alone leave it open, since a poster who names
+        neither has not said it. `named_only` also drops names inside a file or package name.
+        """
         hits = [
-            hit for match, alias in self._index.mentions(scan) if (hit := self._judge(scan.low, match, alias))
+            hit
+            for match, alias in self._index.mentions(scan)
+            if (hit := self._judge(scan.low, match, alias)) and not (named_only and hit.rank < 3)
         ]
-        if self._kvm is not None and not scan.words.isdisjoint(_KVM_IMPLIED_WORDS):
-            implied = [p for word in _KVM_IMPLIED if (p := scan.low.find(word)) >= 0]
-            if implied:
-                hits.append(_HvHit(min(implied), 2, self._kvm.id, self._kvm.name, None))
         if not hits:
             return None
         top = max(h.rank for h in hits)
@@ -113,12 +120,19 @@ class HypervisorFinder:
         hv, display = self._entry[alias.key]
         start, end = match.start(), match.end("alias")
         if _HV_OUTER_LAYER.match(low, end):
-            return None  # "VMware Workstation", "Oracle VM VirtualBox": the lab, not the cloud
+            return None  # "VMware Workstation", "VirtualBox", "LXC container": the lab, not the cloud
+        if _HV_HOSTS_MANAGEMENT.search(low, max(0, start - 30), start):
+            return None
         role = bool(
             _hv_role_before(low, start)
             or _HV_ROLE_AFTER.match(low, end)
             or _HV_ROLE_AFTER.match(low, match.end())
         )
+        if hv.id == "simulator" and (
+            _DOCKER.search(low, max(0, start - 60), end + 60)
+            or not (role or low[max(0, start - 11) : start] == "cloudstack ")
+        ):
+            return None  # "the simulator UI", the "cloudstack/simulator" image
         if role:
             rank = 4
         elif alias.key in _HV_NEEDS_ROLE:
