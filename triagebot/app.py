@@ -287,6 +287,8 @@ class _LateFinder:
 
     async def fetch_channel(self, channel_id: int, /) -> Any:
         return await self.holder[0].fetch_channel(channel_id)
+
+
 def build_slack(
     settings: Settings,
     store: Store,

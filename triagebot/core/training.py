@@ -98,14 +98,17 @@ def with_reviews(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, ...]], list[float]]:
     """(subject, text) pairs, label sets and sample weights: the KB's examples, then the reviewed ones.
 
-    A reviewed question confirmed for two tips counts once for each, as a KB example written for
-    two tips would.
+    A reviewed question confirmed for two tips is trained once for each (the label set's first tip is
+    the one that copy is trained for) and keeps both labels, so the threshold sweep counts either tip
+    on top as right.
     """
     texts, labels = training_set(kb)
     pairs = [("", text) for text in texts]
     weights = [1.0] * len(texts)
     for example in reviewed:
-        label_sets: list[tuple[str, ...]] = [(label,) for label in example.labels] or [()]
+        label_sets: list[tuple[str, ...]] = [
+            (label, *(other for other in example.labels if other != label)) for label in example.labels
+        ] or [()]
         for label_set in label_sets:
             pairs.append((example.subject, example.text))
             labels.append(label_set)
