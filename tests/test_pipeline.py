@@ -55,6 +55,7 @@ def test_question_and_follow_up_with_the_real_engine(store: Store, engine: Engin
                 "Re: Install fails",
                 "We use CloudStack 4.18.1.0 on Rocky Linux 8.8 with KVM.",
                 in_reply_to="q@x",
+                minute=1,
             )
         ],
         store,

@@ -198,6 +198,7 @@ def test_follow_up_from_the_asker_updates_the_pending_draft_in_place(store: Stor
             "We use CloudStack 4.18.1.0 on Rocky Linux 8.8 with KVM",
             ALICE,
             in_reply_to="q@x",
+            minute=1,
         ),
     )
     after = show(store, item)
@@ -224,8 +225,15 @@ def test_answered_thread_gets_no_new_draft(store: Store, engine: Engine) -> None
         store,
         engine,
         record("q@x", "Install fails", "Access denied for user root", ALICE),
-        record("a@x", "Re: Install fails", "reset the MySQL root password", BOB, in_reply_to="q@x"),
-        record("f@x", "Re: Install fails", "Thanks, it works now. CloudStack 4.19", ALICE, in_reply_to="a@x"),
+        record("a@x", "Re: Install fails", "reset the MySQL root password", BOB, in_reply_to="q@x", minute=1),
+        record(
+            "f@x",
+            "Re: Install fails",
+            "Thanks, it works now. CloudStack 4.19",
+            ALICE,
+            in_reply_to="a@x",
+            minute=2,
+        ),
     )
     item = show(store, item_of(store, "q@x"))
     assert item.answered
@@ -242,7 +250,7 @@ def test_follow_up_after_review_leaves_the_item_alone(store: Store, engine: Engi
     run(
         store,
         engine,
-        record("f@x", "Re: SELinux", "CloudStack 4.20 on Ubuntu 22.04", ALICE, in_reply_to="q@x"),
+        record("f@x", "Re: SELinux", "CloudStack 4.20 on Ubuntu 22.04", ALICE, in_reply_to="q@x", minute=1),
     )
     after = show(store, item)
     assert after.status is ReviewStatus.APPROVED and after.draft_text == approved.draft_text

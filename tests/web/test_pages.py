@@ -193,7 +193,7 @@ def test_dashboard_draws_the_figures(client: TestClient, store: Store, seeded: S
     client.post(f"/items/{seeded.en}/approve", data={CSRF_FIELD: token})
     client.post(f"/items/{seeded.hostile}/reject", data={CSRF_FIELD: token, "reason": "duplicate"})
     html = client.get("/dashboard").text
-    assert html.count("<svg") == 3 and 'id="total">4<' in html
+    assert html.count("<svg") == 4 and 'id="chart-decisions"><svg' in html and 'id="total">4<' in html
     figures = browse.dashboard(store)
     assert figures.total == 4 and figures.median_review is not None
     assert sum(a + e + r for _, a, e, r in figures.outcomes) == 2
