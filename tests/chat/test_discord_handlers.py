@@ -243,7 +243,7 @@ def test_the_askers_follow_up_updates_the_pending_draft_and_its_card(bot: Bot) -
     item = item_id(bot)
     bot.follow_up("4.4.1 です")
     updated = bot.service.store.show(item)
-    assert "Java 7" in updated.draft_text and "4.4.1" in updated.draft_text
+    assert "Java 7 (1.7)" in updated.draft_text and "4.4.1" in updated.draft_text
     assert NO_VERSION not in updated.draft_text
     assert len(bot.cards()) == 1  # the card is edited, not posted again
     edits = [k for w, _, k in bot.out.calls if w.startswith("edit:")]

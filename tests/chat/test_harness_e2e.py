@@ -99,7 +99,7 @@ def test_japanese_question_version_asked_approved_then_the_answer_names_java_7(
     draft = store.show(item_id)
     assert draft.language.value == "ja" and [t.tip_id for t in draft.tips][:1] == ["java-version"]
     assert "CloudStack のバージョン" in draft.draft_text  # asks for the version, in Japanese
-    assert "Java 7 が必要" not in draft.draft_text
+    assert "Java 7 (1.7) が必要" not in draft.draft_text
 
     bot.click(APPROVE, item_id)
     first = bot.posted(HELP)
@@ -111,9 +111,9 @@ def test_japanese_question_version_asked_approved_then_the_answer_names_java_7(
     bot.say("4.4.1 です", ts="1700000300.000200", thread_ts=question_ts)
     again = store.show(item_id)
     assert again.status is ReviewStatus.PENDING and again.draft_text != draft.draft_text
-    assert "CloudStack 4.4.1 には Java 7 が必要です" in again.draft_text  # 4.4 needs Java 7 (1.7)
+    assert "CloudStack 4.4.1 には Java 7 (1.7) が必要です" in again.draft_text
     assert "version" not in [d.value for d in again.missing]
-    assert "Java 7 が必要" in bot.card_texts()[-1]  # the moderators see the new draft
+    assert "Java 7 (1.7) が必要" in bot.card_texts()[-1]  # the moderators see the new draft
     assert len(bot.posted(HELP)) == 1  # nothing more reaches the asker before a moderator approves
 
     bot.click(APPROVE, item_id)
