@@ -1,7 +1,7 @@
 """Learning from moderators: top-1 and top-3 on half of dev/dev.jsonl before and after the other half
 was moderated.
 
-Run from the repository root: `.venv/bin/python benchmarks/bench_learning.py [--weight 2]`. It trains
+Run from the repository root: `.venv/bin/python benchmarks/bench_learning.py [--weight 5]`. It trains
 the model on the knowledge base into a temporary directory (models/ is left alone), sends the
 even-numbered dev questions through the real pipeline into a temporary SQLite store, lets a moderator
 approve, relabel or reject each draft as the gold labels say (through the review service), retrains
@@ -28,7 +28,7 @@ from triagebot.store import open_store  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weight", type=float, default=2.0, help="review weight (default 2)")
+    parser.add_argument("--weight", type=float, default=5.0, help="review weight (default 5)")
     args = parser.parse_args()
     kb = load_knowledge_base(ROOT / "knowledge")
     with tempfile.TemporaryDirectory() as tmp:

@@ -110,7 +110,7 @@ def moderate_as_labelled(store: Store, engine: Engine, items: Sequence[Item]) ->
     return done
 
 
-def simulate(store: Store, engine: Engine, items: Sequence[Item], *, review_weight: float = 2.0) -> Outcome:
+def simulate(store: Store, engine: Engine, items: Sequence[Item], *, review_weight: float = 5.0) -> Outcome:
     """Moderate the even-numbered items, retrain with the decisions, score the odd-numbered ones."""
     taught, held_out = list(items[0::2]), list(items[1::2])
     before = score(engine.triager.classifier, held_out)

@@ -20,7 +20,7 @@ The defaults make `triagebot triage "…"` work in a checkout and, after `pip in
 
     [train]
     reviews = true          # learn from moderators' decisions in the database
-    review_weight = 2.0     # one decision counts as this many knowledge-base examples
+    review_weight = 5.0     # one decision counts as this many knowledge-base examples
 
     [web]
     host = "127.0.0.1"      # where `triagebot web` listens
@@ -127,7 +127,7 @@ class TrainSettings(_Section):
     """How `triagebot train` (and the automatic retrain) learns from moderators' decisions."""
 
     reviews: bool = True  # false: train on the knowledge base alone
-    review_weight: float = Field(default=2.0, ge=0.0, le=100.0)  # one decision weighs this many KB examples
+    review_weight: float = Field(default=5.0, ge=0.0, le=100.0)  # one decision weighs this many KB examples
 
 
 class WebSettings(_Section):

@@ -478,7 +478,7 @@ def _table(rows: list[tuple[InboundMessage, TriageResult]]) -> str:
     "--review-weight",
     type=click.FloatRange(0, 100),
     default=None,
-    help="How many knowledge-base examples one decision weighs (default: [train] review_weight, 2).",
+    help="How many knowledge-base examples one decision weighs (default: [train] review_weight, 5).",
 )
 @click.pass_obj
 def train(ctx: CliContext, as_json: bool, reviews: bool | None, review_weight: float | None) -> None:

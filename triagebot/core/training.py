@@ -158,7 +158,10 @@ def train_pipeline(
     order = sorted(set(classes))
     tip_columns = [order.index(tip_id) for tip_id in kb.tip_ids]
     combined = _with_rules(np.asarray(oof, dtype=np.float64)[:, tip_columns], rule_hits, kb.tip_ids)
-    sweep = _sweep(combined, y)
+    # The threshold is chosen on the KB's own examples: reviewed questions change what is learnt, not how
+    # sure the bot must be before it speaks (they are few, and the sweep would overfit to them).
+    kb_rows = len(pairs) - sum(max(len(example.labels), 1) for example in reviewed)
+    sweep = _sweep(combined[:kb_rows], y[:kb_rows])
     threshold = max(sweep, key=lambda p: (p.gain, -p.threshold)).threshold if sweep else FALLBACK_THRESHOLD
 
     fitted = pipeline().fit(texts, classes, model__sample_weight=sample_weight)
