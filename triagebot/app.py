@@ -231,7 +231,7 @@ def build_discord_bot(settings: Settings, engine: Engine, store: Store) -> Disco
             split_reply,
         )
         from triagebot.chat.discord_payloads import Scope
-        from triagebot.chat.discord_review import ReviewDesk
+        from triagebot.chat.discord_review import ReviewDesk, Reviewers
     except ImportError as exc:
         raise ConfigError(
             f"the Discord bot needs discord.py: pip install 'triagebot[discord]' ({exc})"
@@ -259,7 +259,10 @@ def build_discord_bot(settings: Settings, engine: Engine, store: Store) -> Disco
         intake=service,
         engine=engine,
         scope=scope,
-        review_desk=ReviewDesk(service),
+        review_desk=ReviewDesk(
+            service,
+            Reviewers(frozenset(discord_settings.moderators), frozenset(discord_settings.moderator_roles)),
+        ),
         bridge=bridge,
         tick_seconds=discord_settings.deliver_seconds,
         poster=poster,

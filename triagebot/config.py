@@ -175,6 +175,9 @@ class ChatSettings(_Section):
 
     channels: dict[str, ChatChannelSettings] = Field(default_factory=dict)  # keyed by the channel's id
     moderators_channel: str | None = None  # None: drafts wait in the web app only
+    # user ids whose button presses decide drafts; empty: see the adapter (Slack: anyone in the
+    # moderators' channel; Discord: `moderator_roles`, else the Manage Messages permission there)
+    moderators: tuple[str, ...] = ()
     max_attempts: int = Field(default=8, ge=1, le=100)  # temporary failures before a reply is failed
     retry_seconds: float = Field(default=5.0, gt=0)  # first retry delay; doubles each attempt
     retry_cap_seconds: float = Field(default=600.0, gt=0)
@@ -198,6 +201,7 @@ class DiscordSettings(ChatSettings):
     """The Discord bot: which of its channels are forums (a new post there is a question)."""
 
     forums: tuple[str, ...] = ()  # ids among `channels` that are forum channels
+    moderator_roles: tuple[str, ...] = ()  # role ids whose members decide drafts
 
     @model_validator(mode="after")
     def _forums_are_channels(self) -> DiscordSettings:

@@ -111,10 +111,27 @@ def message_from(payload: dict[str, Any], channel: Any) -> MagicMock:
     return message
 
 
-def interaction(out: Outgoing, *, user: str = "hana", client: Any = None) -> MagicMock:
-    """A button press or modal submission by moderator `user`; its responses are recorded."""
+MODERATOR_ROLE = "1280000000000000700"
+
+
+def interaction(
+    out: Outgoing,
+    *,
+    user: str = "hana",
+    client: Any = None,
+    user_id: str = "1280000000000000600",
+    roles: tuple[str, ...] = (),
+    manage_messages: bool = True,
+) -> MagicMock:
+    """A button press or modal submission by `user`; by default one who may moderate the channel.
+
+    `roles` are the member's role ids; `manage_messages` their Manage Messages permission in the
+    channel (Discord's own moderator permission). The interaction's responses are recorded.
+    """
     pressed = MagicMock(spec=discord.Interaction)
-    pressed.user = author("1280000000000000600", user)
+    pressed.user = author(user_id, user)
+    pressed.user.roles = [SimpleNamespace(id=int(r)) for r in roles]
+    pressed.permissions = discord.Permissions(manage_messages=manage_messages)
     pressed.client = client
     pressed.response = SimpleNamespace(
         edit_message=out.recorder("response.edit_message"),

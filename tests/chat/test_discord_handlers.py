@@ -16,7 +16,16 @@ import discord
 import pytest
 
 from tests.chat.conftest import Clock
-from tests.chat.discord_fakes import Finder, Outgoing, author, interaction, message_from, text_channel, thread
+from tests.chat.discord_fakes import (
+    MODERATOR_ROLE,
+    Finder,
+    Outgoing,
+    author,
+    interaction,
+    message_from,
+    text_channel,
+    thread,
+)
 from tests.chat.discord_fixtures import BOT_USER, FORUM_CHANNEL, MODERATORS, SCOPE, TEXT_CHANNEL, payload
 from triagebot.app import Engine
 from triagebot.chat.discord_client import (
@@ -29,12 +38,14 @@ from triagebot.chat.discord_client import (
     triage_command,
 )
 from triagebot.chat.discord_review import (
+    NOT_A_MODERATOR,
     EditModal,
     RejectModal,
     RelabelModal,
     ReviewAction,
     ReviewButton,
     ReviewDesk,
+    Reviewers,
     card_text,
 )
 from triagebot.chat.ports import ChatTarget
@@ -322,6 +333,45 @@ def test_a_refused_step_is_told_only_to_the_moderator_who_pressed(bot: Bot) -> N
     assert args[0].startswith(f"Not done: review item {item} is ")
     assert kwargs["ephemeral"] is True and no_mentions(kwargs)
     assert len(bot.replies()) == 2  # still once
+
+
+@pytest.mark.parametrize("action", list(ReviewAction))
+def test_a_member_without_the_moderator_permission_decides_nothing(bot: Bot, action: ReviewAction) -> None:
+    bot.ask(content=JAVA_QUESTION)
+    item = item_id(bot)
+    run(bot.desk.press(action, item, interaction(bot.out, user="mallory", manage_messages=False)))
+    [(args, kwargs)] = bot.out.of("response.send_message")
+    assert args[0] == NOT_A_MODERATOR and kwargs["ephemeral"] is True and no_mentions(kwargs)
+    assert bot.out.of("response.send_modal") == [] and bot.replies() == []
+    assert bot.service.store.show(item).status is ReviewStatus.PENDING
+
+
+def test_a_modal_sent_by_a_member_who_may_not_moderate_changes_nothing(bot: Bot) -> None:
+    bot.ask(content=JAVA_QUESTION)
+    item = item_id(bot)
+    outsider = interaction(bot.out, user="mallory", manage_messages=False)
+    run(bot.desk.submit_edit(outsider, item, "my own text"))
+    run(bot.desk.submit_reject(outsider, item, "duplicate"))
+    run(bot.desk.submit_relabel(outsider, item, "selinux"))
+    assert [a[0] for a, _ in bot.out.of("response.send_message")] == [NOT_A_MODERATOR] * 3
+    assert bot.service.store.show(item).status is ReviewStatus.PENDING and bot.replies() == []
+
+
+def test_listed_roles_and_users_decide_and_the_permission_alone_no_longer_does(bot: Bot) -> None:
+    bot.desk.reviewers = Reviewers(
+        users=frozenset({"1280000000000000601"}), roles=frozenset({MODERATOR_ROLE})
+    )
+    bot.ask(content=JAVA_QUESTION)
+    item = item_id(bot)
+    channel_mod = interaction(bot.out, user="kenji", user_id="1280000000000000602", manage_messages=True)
+    run(bot.desk.press(ReviewAction.REJECT, item, channel_mod))
+    assert [a[0] for a, _ in bot.out.of("response.send_message")] == [NOT_A_MODERATOR]
+    listed = interaction(bot.out, user="aiko", user_id="1280000000000000601", manage_messages=False)
+    run(bot.desk.press(ReviewAction.EDIT, item, listed))
+    role_holder = interaction(bot.out, user="hana", roles=(MODERATOR_ROLE,), manage_messages=False)
+    run(bot.desk.press(ReviewAction.APPROVE, item, role_holder))
+    assert len(bot.out.of("response.send_modal")) == 1
+    assert bot.service.store.show(item).status is ReviewStatus.SENT
 
 
 def test_a_decided_item_opens_no_modal(bot: Bot) -> None:

@@ -19,6 +19,7 @@ from tests.chat.slack_mock import BOT_USER, MockSlack, mock_slack, signed
 from triagebot.app import Engine, build_slack
 from triagebot.chat.slack import APPROVE
 from triagebot.config import load_settings
+from triagebot.core.models import slack_message_id
 from triagebot.store import ReviewStatus, Store, open_store
 
 SECRET = "harness-secret"
@@ -94,7 +95,7 @@ def test_japanese_question_version_asked_approved_then_the_answer_names_java_7(
         "OS は CentOS 6、ハイパーバイザは KVM です。",
         ts=question_ts,
     )
-    item_id = store.review_id_for(question_ts)
+    item_id = store.review_id_for(slack_message_id(HELP, question_ts))
     assert item_id is not None
     draft = store.show(item_id)
     assert draft.language.value == "ja" and [t.tip_id for t in draft.tips][:1] == ["java-version"]

@@ -22,15 +22,17 @@ from tests.chat.conftest import Clock
 from tests.chat.slack_mock import BOT_ID, BOT_USER, MockSlack, mock_slack, signed
 from triagebot.app import Engine, build_slack
 from triagebot.chat.service import ChatService
-from triagebot.chat.slack import APPROVE, card_blocks, http_app
+from triagebot.chat.slack import APPROVE, EDIT, card_blocks, http_app
 from triagebot.config import load_settings
+from triagebot.core.models import slack_message_id
 from triagebot.store import ReviewStatus, Store
 from triagebot.store.moderation import outbox_for_item
 from triagebot.store.views import OutboxState
 
 SECRET = "test-signing-secret"
-HELP, MODS = "C0HELP", "C0MODS"
+HELP, MODS, OTHER = "C0HELP", "C0MODS", "C0OTHER"
 QUESTION_TS = "1700000000.000100"
+QUESTION_ID = slack_message_id(HELP, QUESTION_TS)
 QUESTION = (
     "I installed the management server on Rocky Linux 8 with KVM but it does not start. "
     "The log says ERROR: /usr/bin/java does not exist"
@@ -59,12 +61,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def running(store: Store, engine: Engine) -> Iterator[Running]:
+def running(store: Store, engine: Engine, request: pytest.FixtureRequest) -> Iterator[Running]:
+    """The Bolt app served over HTTP against the mock Web API; `request.param`: more [slack] settings."""
+    slack = {"transport": "http", "moderators_channel": MODS, "channels": {HELP: {}, OTHER: {}}}
     with mock_slack() as mock:
         settings = load_settings(
             None,
             {"TRIAGEBOT_SLACK_SIGNING_SECRET": SECRET, "TRIAGEBOT_SLACK_API_URL": mock.url + "/"},
-            overrides={"slack": {"transport": "http", "moderators_channel": MODS, "channels": {HELP: {}}}},
+            overrides={"slack": {**slack, **getattr(request, "param", {})}},
         )
         client = WebClient(token="xoxb-test", base_url=mock.url + "/", retry_handlers=[])
         service, app = build_slack(settings, store, engine, client=client, process_before_response=True)
@@ -122,7 +126,7 @@ def click(action_id: str, item_id: int, *, user: str = "U0MOD", card_ts: str = "
 def test_a_signed_message_event_posts_the_exact_card_to_moderators(running: Running) -> None:
     response = running.send(message_event())
     assert response.status_code == 200
-    item_id = running.store.review_id_for(QUESTION_TS)
+    item_id = running.store.review_id_for(QUESTION_ID)
     assert item_id is not None
     posts = running.mock.called("chat.postMessage")
     view = running.store.show(item_id)
@@ -141,7 +145,7 @@ def test_a_signed_message_event_posts_the_exact_card_to_moderators(running: Runn
 
 def test_a_signed_approval_posts_the_exact_reply_in_the_askers_thread_once(running: Running) -> None:
     running.send(message_event())
-    item_id = running.store.review_id_for(QUESTION_TS)
+    item_id = running.store.review_id_for(QUESTION_ID)
     assert item_id is not None
     draft = running.store.show(item_id).draft_text
     response = running.send(click(APPROVE, item_id), form=True)
@@ -159,10 +163,28 @@ def test_a_signed_approval_posts_the_exact_reply_in_the_askers_thread_once(runni
     assert ephemeral and ephemeral[-1]["user"] == "U0MOD" and "Not done" in ephemeral[-1]["text"]
 
 
+@pytest.mark.parametrize("running", [{"moderators": ["U0MOD"]}], indirect=True)
+def test_with_moderators_listed_nobody_else_decides(running: Running) -> None:
+    running.send(message_event())
+    item_id = running.store.review_id_for(QUESTION_ID)
+    assert item_id is not None
+    for action in (APPROVE, EDIT):
+        assert running.send(click(action, item_id, user="U0GUEST"), form=True).status_code == 200
+    assert running.store.show(item_id).status is ReviewStatus.PENDING
+    assert running.mock.called("views.open") == []
+    assert [p["channel"] for p in running.mock.called("chat.postMessage")] == [MODS]  # the card only
+    told = running.mock.called("chat.postEphemeral")
+    assert [(t["user"], t["text"]) for t in told] == [
+        ("U0GUEST", "Not done: only the configured moderators decide drafts")
+    ] * 2
+    running.send(click(APPROVE, item_id), form=True)
+    assert running.store.show(item_id).status is ReviewStatus.SENT
+
+
 def test_bad_and_stale_signatures_are_refused(running: Running) -> None:
     assert running.send(message_event(), secret="wrong").status_code == 401
     assert running.send(message_event(), at=time.time() - 6 * 60).status_code == 401
-    assert running.store.message(QUESTION_TS) is None
+    assert running.store.message(QUESTION_ID) is None
     assert running.mock.called("chat.postMessage") == []
 
 
@@ -177,8 +199,21 @@ def test_bad_and_stale_signatures_are_refused(running: Running) -> None:
 )
 def test_bots_edits_and_joins_are_ignored(running: Running, extra: dict[str, Any]) -> None:
     assert running.send(message_event(**extra)).status_code == 200
-    assert running.store.message(QUESTION_TS) is None
+    assert running.store.message(QUESTION_ID) is None
     assert running.mock.called("chat.postMessage") == []
+
+
+def test_the_same_ts_in_two_channels_is_two_questions(running: Running) -> None:
+    """A Slack ts is unique only within its channel: the second channel's message is not a duplicate."""
+    other = "Secondary storage will not mount, the NFS export on 10.1.1.5 gives permission denied"
+    assert running.send(message_event()).status_code == 200
+    assert running.send(message_event(other, event_id="Ev09", channel=OTHER)).status_code == 200
+    first = running.store.review_id_for(slack_message_id(HELP, QUESTION_TS))
+    second = running.store.review_id_for(slack_message_id(OTHER, QUESTION_TS))
+    assert first is not None and second is not None and first != second
+    stored = running.store.message(slack_message_id(OTHER, QUESTION_TS))
+    assert stored is not None and stored.subject == other
+    assert [c["channel"] for c in running.mock.called("chat.postMessage")] == [MODS, MODS]
 
 
 def test_a_redelivered_event_is_handled_once(running: Running) -> None:
@@ -192,7 +227,7 @@ def test_the_askers_thread_follow_up_updates_the_same_card(running: Running) -> 
     running.send(
         message_event("It is 4.19.1.0", ts="1700000100.000200", event_id="Ev02", thread_ts=QUESTION_TS)
     )
-    item_id = running.store.review_id_for(QUESTION_TS)
+    item_id = running.store.review_id_for(QUESTION_ID)
     assert item_id is not None
     card_ts = running.mock.called("chat.postMessage")[0]
     updates = running.mock.called("chat.update")
@@ -212,7 +247,7 @@ def test_refused_posts_stay_undelivered_and_are_delivered_once_later(
     running: Running, clock: Clock, refusal: tuple[int, dict[str, Any], dict[str, str]]
 ) -> None:
     running.send(message_event())
-    item_id = running.store.review_id_for(QUESTION_TS)
+    item_id = running.store.review_id_for(QUESTION_ID)
     assert item_id is not None
     running.mock.replies["chat.postMessage"] = [refusal]
     running.send(click(APPROVE, item_id), form=True)
@@ -230,7 +265,7 @@ def test_refused_posts_stay_undelivered_and_are_delivered_once_later(
 
 def test_a_permanent_refusal_is_failed_and_shown(running: Running, clock: Clock) -> None:
     running.send(message_event())
-    item_id = running.store.review_id_for(QUESTION_TS)
+    item_id = running.store.review_id_for(QUESTION_ID)
     assert item_id is not None
     running.mock.replies["chat.postMessage"] = [(200, {"ok": False, "error": "channel_not_found"}, {})]
     running.send(click(APPROVE, item_id), form=True)
@@ -246,7 +281,7 @@ def test_a_permanent_refusal_is_failed_and_shown(running: Running, clock: Clock)
 
 def test_edit_opens_a_modal_and_saving_posts_the_edited_text(running: Running) -> None:
     running.send(message_event())
-    item_id = running.store.review_id_for(QUESTION_TS)
+    item_id = running.store.review_id_for(QUESTION_ID)
     assert item_id is not None
     running.send(click("triage_edit", item_id), form=True)
     opened = running.mock.called("views.open")

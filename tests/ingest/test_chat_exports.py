@@ -12,10 +12,12 @@ from click.testing import CliRunner
 
 import triagebot.cli.archive_cmds  # noqa: F401  (registers the commands)
 from triagebot.app import Engine
+from triagebot.chat.slack import event_to_inbound
 from triagebot.cli import cli
 from triagebot.core.models import Channel, Detail, InboundMessage
 from triagebot.ingest.archive import detect_format, read_paths
 from triagebot.ingest.records import ReadProblem
+from triagebot.ingest.slack_export import message_to_inbound
 from triagebot.pipeline import ingest
 from triagebot.review import show
 from triagebot.store import Store, TriageState
@@ -24,15 +26,19 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SLACK = SAMPLES / "slack_export"
 DISCORD = SAMPLES / "discord_export"
 
-# ts of the sample Slack messages (2024-03-05 and -06, UTC)
+# ids of the sample Slack messages: channel and ts (2024-03-05 and -06, UTC)
 Q_DB, A_DB, Q_PORTS, BOT_POST, FOLLOW_UP = (
-    "1709600400.000100",
-    "1709601600.000100",
-    "1709608200.000100",
-    "1709611200.000100",
-    "1709715600.000100",
+    "C01HELP/1709600400.000100",
+    "C01HELP/1709601600.000100",
+    "C01HELP/1709608200.000100",
+    "C01HELP/1709611200.000100",
+    "C01HELP/1709715600.000100",
 )
-Q_SELINUX, A_SELINUX, Q_SYSTEMVM = "1709614800.000100", "1709617200.000100", "1709620200.000100"
+Q_SELINUX, A_SELINUX, Q_SYSTEMVM = (
+    "C02JA/1709614800.000100",
+    "C02JA/1709617200.000100",
+    "C02JA/1709620200.000100",
+)
 # ids of the sample Discord messages
 D_Q_NFS, D_A_NFS, D_BOT, D_Q_JAVA = (
     "1210000000000010001",
@@ -113,6 +119,20 @@ def test_a_message_listed_twice_is_taken_once(tmp_path: Path) -> None:
     assert [m.message_id for m in items if isinstance(m, InboundMessage)].count(Q_PORTS) == 1
 
 
+def test_live_events_and_the_export_name_a_message_alike() -> None:
+    """A message seen live and later in an export is one message: same id, same thread key."""
+    entries = json.loads((SLACK / "cloudstack-help" / "2024-03-05.json").read_text(encoding="utf-8"))
+    for entry in entries:
+        if entry.get("subtype") or entry.get("bot_id"):
+            continue
+        backfilled = message_to_inbound(entry, channel_id="C01HELP")
+        live = event_to_inbound({**entry, "channel": "C01HELP"})
+        assert backfilled is not None and live is not None
+        assert live.message_id == backfilled.message_id == f"C01HELP/{entry['ts']}"
+        if entry.get("thread_ts", entry["ts"]) != entry["ts"]:
+            assert live.thread_key == backfilled.thread_key == f"C01HELP/{entry['thread_ts']}"
+
+
 @pytest.mark.parametrize("prefix", ["", "slack-export/"])
 def test_slack_zip_reads_like_the_folder(tmp_path: Path, prefix: str) -> None:
     archive = zipped(SLACK, tmp_path / "workspace.zip", prefix=prefix)
@@ -151,7 +171,9 @@ def test_formats_are_told_by_content_not_by_name(tmp_path: Path) -> None:
     assert len(messages(list(read_paths([archive])))) == 8
     assert sorted(messages(list(read_paths([discord])))) == [D_Q_NFS, D_A_NFS, D_BOT, D_Q_JAVA]
     alone = messages(list(read_paths([day])))
-    assert sorted(alone) == [Q_SELINUX, A_SELINUX, Q_SYSTEMVM] and alone[Q_SELINUX].source == "cloudstack-ja"
+    unlisted = [m.replace("C02JA/", "cloudstack-ja/") for m in (Q_SELINUX, A_SELINUX, Q_SYSTEMVM)]
+    assert sorted(alone) == unlisted, "a day file without channels.json names its channel by its folder"
+    assert alone[unlisted[0]].source == "cloudstack-ja"
     assert [p.why for p in problems(list(read_paths([not_slack])))] == [
         "a zip file that holds no Slack export (no users.json, channels.json or day files)"
     ]

@@ -37,7 +37,7 @@ TABLES = {
 
 
 def test_open_store_migrates_to_head(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0006"
+    assert current_revision(store.engine) == head_revision() == "0007"
     assert set(inspect(store.engine).get_table_names()) >= TABLES
 
 
@@ -200,5 +200,61 @@ def test_a_database_at_0001_upgrades_with_its_messages(db_url: str) -> None:
         with store.engine.connect() as c:
             row = c.execute(text("SELECT message_id, thread_key, is_bot FROM messages")).one()
         assert (row.message_id, row.thread_key, bool(row.is_bot)) == ("q@x", None, False)
+    finally:
+        store.close()
+
+
+def test_slack_ids_stored_as_a_bare_ts_gain_their_channel(db_url: str) -> None:
+    """0007: a Slack ts is unique only per channel; ids stored before name their channel after."""
+    from sqlalchemy import text
+
+    from triagebot.store import make_engine
+    from triagebot.store.schema import upgrade
+
+    at = {"t": "2024-03-01T00:00:00+00:00", "raw": b"raw"}
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0006")
+        with engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO sources (kind, location, created_at) VALUES "
+                    "('slack', 'C01HELP', :t), ('email', 'users', :t)"
+                ),
+                at,
+            )
+            c.execute(
+                text(
+                    "INSERT INTO threads (source_id, root_message_id, subject, subject_key, asker, is_question, "
+                    "answered, message_count, created_at, updated_at) VALUES "
+                    "(1, '1709600400.000100', 's', 's', 'a', true, true, 2, :t, :t), "
+                    "(2, 'q@x', 's', 's', 'a', true, false, 1, :t, :t)"
+                ),
+                at,
+            )
+            c.execute(
+                text(
+                    'INSERT INTO messages (message_id, thread_id, source_id, author, from_asker, subject, "references", '
+                    "text, original, raw, origin, is_question, thread_key, triage_state, created_at) VALUES "
+                    "('1709600400.000100', 1, 1, 'a', true, 's', '[]', 't', 't', :raw, 'x', true, NULL, 'untriaged', :t), "
+                    "('1709601600.000100', 1, 1, 'b', false, '', '[]', 't', 't', :raw, 'x', false, "
+                    "'1709600400.000100', 'untriaged', :t), "
+                    "('q@x', 2, 2, 'a', true, 's', '[]', 't', 't', :raw, 'x', true, NULL, 'untriaged', :t)"
+                ),
+                at,
+            )
+    finally:
+        engine.dispose()
+    store = open_store(db_url)
+    try:
+        with store.engine.connect() as c:
+            stored = c.execute(text("SELECT message_id, thread_key FROM messages ORDER BY id")).all()
+            roots = c.execute(text("SELECT root_message_id FROM threads ORDER BY id")).scalars().all()
+        assert [tuple(r) for r in stored] == [
+            ("C01HELP/1709600400.000100", None),
+            ("C01HELP/1709601600.000100", "C01HELP/1709600400.000100"),
+            ("q@x", None),
+        ]
+        assert roots == ["C01HELP/1709600400.000100", "q@x"]
     finally:
         store.close()

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -119,14 +120,51 @@ def reject_reason(words: str) -> tuple[str, str]:
     return RejectReason.OTHER.value, words.strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Reviewers:
+    """Who may decide drafts from Discord: listed users, members of listed roles.
+
+    With neither list set, whoever holds Discord's own moderator permission (Manage Messages) in the
+    moderators' channel: seeing the channel is not enough, since a guild's members often can.
+    """
+
+    users: frozenset[str] = frozenset()
+    roles: frozenset[str] = frozenset()
+
+    def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """True when the one who pressed or submitted may decide."""
+        user = interaction.user
+        if str(user.id) in self.users:
+            return True
+        if self.roles:
+            return any(str(role.id) in self.roles for role in getattr(user, "roles", ()))
+        if self.users:
+            return False
+        return bool(interaction.permissions.manage_messages)
+
+
+NOT_A_MODERATOR = "Not done: only moderators decide drafts here."
+
+
 class ReviewDesk:
     """Runs moderators' decisions from the Discord channel against the chat service."""
 
-    def __init__(self, moderation: Moderation) -> None:
+    def __init__(self, moderation: Moderation, reviewers: Reviewers | None = None) -> None:
         self.moderation = moderation
+        self.reviewers = reviewers or Reviewers()
+
+    async def _refused(self, interaction: discord.Interaction[Any]) -> bool:
+        """Tell someone who may not decide so, only them; True when refused."""
+        if self.reviewers.admit(interaction):
+            return False
+        log.warning("review press by %s refused: not a moderator", interaction.user.id)
+        await _tell(interaction, NOT_A_MODERATOR)
+        return True
 
     async def press(self, action: ReviewAction, item_id: int, interaction: discord.Interaction[Any]) -> None:
         """Handle one button: approve at once, or open the modal for the other three."""
+        if await self._refused(interaction):
+            return
         if action is ReviewAction.APPROVE:
             await interaction.response.defer()  # the service posts the reply and updates the card
             await self._run(
@@ -169,12 +207,16 @@ class ReviewDesk:
 
     async def submit_edit(self, interaction: discord.Interaction[Any], item_id: int, text: str) -> None:
         """The edit modal was sent: approve the moderator's text."""
+        if await self._refused(interaction):
+            return
         await interaction.response.defer()
         moderator = actor_of(interaction.user)
         await self._run(interaction, self.moderation.approve, item_id, moderator=moderator, text=text)
 
     async def submit_reject(self, interaction: discord.Interaction[Any], item_id: int, words: str) -> None:
         """The reject modal was sent: reject with the reason it names."""
+        if await self._refused(interaction):
+            return
         await interaction.response.defer()
         reason, text = reject_reason(words)
         moderator = actor_of(interaction.user)
@@ -184,6 +226,8 @@ class ReviewDesk:
 
     async def submit_relabel(self, interaction: discord.Interaction[Any], item_id: int, tips: str) -> None:
         """The relabel modal was sent: draft again with the tips listed (comma or space separated)."""
+        if await self._refused(interaction):
+            return
         await interaction.response.defer()
         tip_ids = [t for t in re.split(r"[\s,]+", tips) if t]
         moderator = actor_of(interaction.user)

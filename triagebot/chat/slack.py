@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from triagebot.chat.ports import ChatTarget
 from triagebot.chat.service import ChatService
-from triagebot.core.models import Channel, InboundMessage
+from triagebot.core.models import Channel, InboundMessage, slack_message_id, slack_ts
 from triagebot.errors import ChatDeliveryError, TriagebotError
 from triagebot.review import RejectReason
 from triagebot.store import ReviewStatus, ReviewView
@@ -83,13 +83,13 @@ def event_to_inbound(event: SlackMessageEvent, *, bot_user: str | None = None) -
     return InboundMessage(
         channel=Channel.SLACK,
         source=channel,
-        message_id=ts,
+        message_id=slack_message_id(channel, ts),
         subject=text.splitlines()[0][:SUBJECT_LIMIT] if thread in (None, ts) else "",
         text=text,
         original=event.get("text", ""),
         author=event.get("user", ""),
         sent_at=sent,
-        thread_key=thread if thread and thread != ts else None,
+        thread_key=slack_message_id(channel, thread) if thread and thread != ts else None,
         raw=json.dumps(event, ensure_ascii=False).encode("utf-8"),
         where=f"slack:{channel}/{ts}",
     )
@@ -137,7 +137,7 @@ class SlackPoster:
                 posted,
                 self.client.chat_postMessage,
                 channel=target.conversation,
-                thread_ts=target.thread,
+                thread_ts=slack_ts(target.thread) if target.thread else None,
                 text=part,
                 unfurl_links=False,
                 link_names=False,
@@ -321,7 +321,7 @@ def build_slack_app(
         bot_user = (body.get("authorizations") or [{}])[0].get("user_id")
         message = event_to_inbound(event, bot_user=bot_user)  # type: ignore[arg-type]
         if message is not None:
-            event_id = str(body.get("event_id") or f"{message.source}/{message.message_id}")
+            event_id = str(body.get("event_id") or message.message_id)
             service.receive(message, event_id=event_id)
 
     app.event("message")(on_message)
@@ -336,9 +336,14 @@ def build_slack_app(
     def item_of(body: dict[str, Any]) -> int:
         return int(body["actions"][0]["value"])
 
+    moderators = frozenset(service.settings.moderators)
+
     def guarded(body: dict[str, Any], action: Any) -> None:
         user = body.get("user", {}).get("id", "")
         try:
+            if moderators and user not in moderators:
+                log.warning("review press by %s refused: not among the moderators", user)
+                raise TriagebotError("only the configured moderators decide drafts")
             action(user)
         except TriagebotError as exc:
             channel = body.get("channel", {}).get("id") or service.settings.moderators_channel or ""

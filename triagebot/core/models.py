@@ -26,6 +26,16 @@ class Channel(StrEnum):
     DISCORD = "discord"
 
 
+def slack_message_id(channel: str, ts: str) -> str:
+    """A Slack message's id in the store: its `ts` is unique only within its channel, so both."""
+    return f"{channel}/{ts}"
+
+
+def slack_ts(message_id: str) -> str:
+    """The Slack `ts` in a stored id (an id stored before channels were part of it is the `ts`)."""
+    return message_id.rpartition("/")[2]
+
+
 class Detail(StrEnum):
     """The four details every poster is asked for, in the order they are asked."""
 
@@ -51,12 +61,12 @@ class InboundMessage:
     Every reader and chat adapter produces this, and the store keeps it as it is, whatever the
     channel. `source` names the list or channel ("" when the adapter cannot tell; the pipeline then
     names it). `message_id` is unique within the channel: a Message-ID without angle brackets, a
-    Slack `ts`, a Discord snowflake. A reply names its parent by `thread_key` (the Slack
-    `thread_ts`, the Discord thread id: the id of the thread's first message; None for mail), or by
-    `in_reply_to` / `references` (mail). `text` is what the author wrote (quotes, signatures and
-    footers removed); `original` the whole decoded body. `raw` keeps the payload as received
-    (mail: the bytes as stored, see `MimeSlimmer` for very large messages) and `where` names the
-    place it was read from (`archive.mbox#12`) for reports.
+    Slack channel and `ts` (`slack_message_id`), a Discord snowflake. A reply names its parent by
+    `thread_key` (the Slack channel and `thread_ts`, the Discord thread id: the id of the thread's
+    first message; None for mail), or by `in_reply_to` / `references` (mail). `text` is what the
+    author wrote (quotes, signatures and footers removed); `original` the whole decoded body. `raw`
+    keeps the payload as received (mail: the bytes as stored, see `MimeSlimmer` for very large
+    messages) and `where` names the place it was read from (`archive.mbox#12`) for reports.
     """
 
     channel: Channel

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from triagebot.core.models import Channel, InboundMessage
+from triagebot.core.models import Channel, InboundMessage, slack_message_id
 from triagebot.core.text import clean_body
 from triagebot.ingest.records import ReadProblem, json_type_name, shown_value
 
@@ -359,13 +359,13 @@ def message_to_inbound(
     return InboundMessage(
         channel=Channel.SLACK,
         source=channel_id,
-        message_id=ts,
+        message_id=slack_message_id(channel_id, ts),
         subject=_first_line(written),
         text=clean_body(written),
         original=written,
         author=author,
         sent_at=_time_of(ts),
-        thread_key=thread_ts or ts,
+        thread_key=slack_message_id(channel_id, thread_ts or ts),
         is_bot=is_bot,
         raw=dumped.encode("utf-8", errors="backslashreplace"),
         where=where,
