@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from tests.store.doubles import Watched
 from tests.store.dump import dump
 from tests.store.factories import TOPICS, archive_records, record
@@ -12,7 +14,7 @@ from triagebot.core.models import Detail, InboundMessage
 from triagebot.ingest.records import ReadProblem
 from triagebot.pipeline import IngestSummary, ingest, work
 from triagebot.review import approve, show
-from triagebot.store import QueueFilter, ReviewStatus, Store, TriageState, open_store
+from triagebot.store import Placer, QueueFilter, ReviewStatus, Store, TriageState, open_store
 
 ALICE = "Alice <alice@example.org>"
 BOB = "Bob <bob@example.org>"
@@ -176,6 +178,42 @@ def test_threads_continue_across_runs_and_batches(store: Store, engine: Engine) 
         batch_size=1,
     )
     assert store.thread_of("r3@x").message_ids == ("s@x", "r1@x", "r2@x", "r3@x")  # type: ignore[union-attr]
+
+
+def test_a_run_sees_what_another_run_placed_between_its_batches(store: Store) -> None:
+    """A run remembers its threads from batch to batch only while nobody else has placed a message."""
+    from sqlalchemy import text
+
+    first, other = Placer(), Placer()
+    question = record("q@x", "SSVM does not start", "System VM stays in Starting", ALICE)
+    answer = record(
+        "a@x", "Re: SSVM does not start", "check the NFS export", BOB, in_reply_to="q@x", minute=1
+    )
+    again = record("f@x", "Re: SSVM does not start", "it still fails", ALICE, in_reply_to="q@x", minute=2)
+    for placer, message in ((first, question), (other, answer), (first, again)):
+        with store.batch() as batch:
+            batch.place(placer, [message])
+    thread = store.thread_of("f@x")
+    assert thread is not None and thread.message_ids == ("q@x", "a@x", "f@x")
+    assert thread.answered, "Bob's answer, placed by the other run, still counts"
+    with store.engine.connect() as c:
+        assert c.execute(text("SELECT message_count FROM threads")).scalar_one() == 3
+
+
+def test_a_rolled_back_batch_leaves_nothing_remembered(store: Store) -> None:
+    placer = Placer()
+    question = record("q@x", "SSVM does not start", "System VM stays in Starting", ALICE)
+    with pytest.raises(RuntimeError), store.batch() as batch:
+        batch.place(placer, [question])
+        raise RuntimeError("the transaction fails after placing")
+    follow_up = record("f@x", "Re: SSVM does not start", "more", ALICE, in_reply_to="q@x", minute=1)
+    with store.batch() as batch:
+        batch.place(placer, [follow_up])
+    with store.batch() as batch:
+        batch.place(placer, [question])
+    thread = store.thread_of("f@x")
+    assert thread is not None and thread.root_message_id == "q@x", "the late question adopts it"
+    assert sorted(thread.message_ids) == ["f@x", "q@x"]
 
 
 # -- drafts, follow-ups, answered threads ------------------------------------------------------------

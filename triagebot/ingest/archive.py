@@ -377,7 +377,7 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
     suspect: tuple[bytes, int] | None = None  # (a "From addr" line that is no separator, line number)
 
     def feed(buffer: MessageBuffer, line: bytes, dropped: int) -> None:
-        if unescape and line.startswith(b">"):
+        if unescape and line[:1] == b">":
             line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
         buffer.feed(line, dropped)
 
@@ -427,7 +427,9 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
                     continue
                 if line.startswith(b"From ") and _CUT_SEPARATOR.match(line):
                     suspect = (line, line_number)
-                feed(current, line, dropped)
+                if unescape and line[:1] == b">":  # feed(), inlined: this runs for every line
+                    line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
+                current.feed(line, dropped)
             if held is not None and current is not None:
                 feed(current, held[0], held[1])
     except _DAMAGE as exc:

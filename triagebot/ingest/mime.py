@@ -164,7 +164,9 @@ class MessageBuffer:
     structure line by line, and then nothing bigger than `_SLIM_ABOVE` is ever held unslimmed.
     A header field longer than `HEADER_FIELD_LIMIT` is cut there, and header lines past
     `HEADER_BLOCK_LIMIT` are left out: parsing and decoding a header costs many times its size. What
-    was cut is listed in `cuts`, for the reader to report.
+    was cut is listed in `cuts`, for the reader to report. A header block smaller than one field's
+    limit cannot break either limit, so its lines are only counted; the first line past that size
+    (or one the reader cut) replays the block through the per-field accounting.
     """
 
     def __init__(self) -> None:
@@ -180,10 +182,24 @@ class MessageBuffer:
         self._long_lines = 0  # body lines the reader cut, and the bytes it left out of them
         self._long_dropped = 0
         self._cuts: list[str] = []
+        self._counted = 0  # header bytes held before any per-field accounting (the small-block path)
+        self._accounting = False
 
     def feed(self, line: bytes, dropped: int = 0) -> None:
         """Take the next line of the message, line ending included (`dropped`: bytes the reader cut off)."""
         if self._in_headers:
+            if not self._accounting:
+                if line in (b"\n", b"\r\n"):
+                    self._in_headers = False
+                    self._lines.append(line)
+                    self._size += len(line)
+                    return
+                self._counted += len(line)
+                if not dropped and self._counted <= HEADER_FIELD_LIMIT:
+                    self._lines.append(line)
+                    self._size += len(line)
+                    return
+                self._start_accounting()
             kept = self._header_line(line, dropped)
             if kept is None:
                 return
@@ -201,6 +217,16 @@ class MessageBuffer:
             for held in self._lines:
                 self._slimmer.feed(held)
             self._lines = []
+
+    def _start_accounting(self) -> None:
+        """Replay the header lines held so far through `_header_line`, and use it from now on."""
+        self._accounting = True
+        held, self._lines, self._size = self._lines, [], 0
+        for line in held:
+            kept = self._header_line(line, 0)
+            if kept is not None:
+                self._lines.append(kept)
+                self._size += len(kept)
 
     @property
     def cuts(self) -> list[str]:
@@ -250,7 +276,7 @@ class MessageBuffer:
 
     def getvalue(self) -> bytes:
         """Return the message as collected so far."""
-        if self._in_headers:
+        if self._in_headers and self._accounting:
             self._end_field()
         if self._slimmer is not None:
             return self._slimmer.getvalue()

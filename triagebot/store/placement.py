@@ -180,6 +180,10 @@ class Placer:
         self._dirty: dict[int, _Thread] = {}  # stored threads changed by the current batch
         self._authors: dict[str, str] = {}  # author → author key; lists have few distinct posters
         self._adopted: list[int] = []  # stored follow-ups that wait for triage again after a merge
+        # The highest message key stored when the threads above were last known right: while it is
+        # unchanged at the start of a batch nobody else has placed a message (ingests take turns,
+        # see INGEST_LOCK), so the threads remembered from earlier batches still hold.
+        self._known_top: int | None = None
 
     def source_key(self, record: InboundMessage) -> tuple[str, str]:
         """The (channel, name) of the source a message belongs to."""
@@ -192,9 +196,13 @@ class Placer:
             session.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
         fresh, duplicates = self._fresh(session, [clean_record(r) for r in records])
         fresh.sort(key=arrival_key)
-        self._by_message, self._by_id, self._latest = {}, {}, {}
+        top = _top_message(session)
+        if top is None or top != self._known_top:
+            self._by_message, self._by_id, self._latest = {}, {}, {}
+        self._known_top = None  # until this batch is placed without merging threads
         self._adopted = []
         if not fresh:
+            self._known_top = top
             return Placement(new=0, duplicates=duplicates, to_triage=())
         self._ensure_sources(session, {self.source_key(r) for r in fresh}, now)
         if not self._in_order(session, fresh):
@@ -221,6 +229,8 @@ class Placer:
             inserted[p.record.message_id] for p in placed if p.fit.triage and p.record.message_id in inserted
         ) + tuple(self._adopted)
         lost = len(placed) - len(inserted)  # taken by a concurrent writer between our check and insert
+        if not merged and not adopted and not self._adopted and not lost:
+            self._known_top = max(inserted.values(), default=top)
         return Placement(new=len(inserted), duplicates=duplicates + lost, to_triage=to_triage, notes=notes)
 
     # -- arrivals out of order ---------------------------------------------------------------------
@@ -806,6 +816,12 @@ class Placer:
             )
             self._sources.update({(kind, location): source_id for kind, location, source_id in found})
 
+    def forget(self) -> None:
+        """Drop the threads and sources remembered from earlier batches (the last was rolled back)."""
+        self._by_message, self._by_id, self._latest = {}, {}, {}
+        self._sources = {}
+        self._known_top = None
+
     def _prefetch(self, session: Session, fresh: Sequence[InboundMessage]) -> None:
         """Load, in bulk, the stored threads that this batch's headers and subjects may point to."""
         wanted = {ref for r in fresh for ref in parent_ids(r) if ref not in self._by_message}
@@ -1079,6 +1095,12 @@ def _thread_values(source_id: int, thread: PlannedThread, now: datetime) -> dict
         "last_at": thread.last_at,
         "updated_at": now,
     }
+
+
+def _top_message(session: Session) -> int | None:
+    """The highest message key stored (None in an empty store): changes whenever a message is placed."""
+    top: int | None = session.execute(select(func.max(MESSAGES.c.id))).scalar()
+    return top
 
 
 def _newest_stored(session: Session, source_id: int) -> tuple[bool, datetime, str] | None:

@@ -265,10 +265,17 @@ class Batch:
         """Wrap an open session; `now` stamps every row written in this transaction."""
         self._session = session
         self.now = now
+        self._placers: list[Placer] = []
 
     def place(self, placer: Placer, records: Sequence[InboundMessage]) -> Placement:
         """Store the new records with their threads (see `triagebot.store.placement`)."""
+        self._placers.append(placer)
         return placer.place(self._session, records, now=self.now)
+
+    def rolled_back(self) -> None:
+        """Nothing of this transaction was kept: the placers forget the threads it placed."""
+        for placer in self._placers:
+            placer.forget()
 
     def triage_inputs(self, message_pks: Sequence[int]) -> list[TriageInput]:
         """What the engine should read for each message (see `Store.triage_inputs`)."""
@@ -364,8 +371,15 @@ class Store:
     @contextmanager
     def batch(self) -> Iterator[Batch]:
         """One ingest batch as a single transaction: all of it is committed, or none of it."""
-        with self._writing() as session:
-            yield Batch(session, self.clock())
+        batch: Batch | None = None
+        try:
+            with self._writing() as session:
+                batch = Batch(session, self.clock())
+                yield batch
+        except BaseException:
+            if batch is not None:
+                batch.rolled_back()
+            raise
 
     # -- work queue -------------------------------------------------------------------------------
 
