@@ -269,13 +269,18 @@ def _lines(stream: io.BufferedIOBase) -> Iterator[tuple[bytes, int]]:
     while line := stream.readline(LINE_LIMIT):
         if len(line) < LINE_LIMIT or line.endswith(b"\n"):
             yield line, 0
-            continue
-        dropped = 0
-        while rest := stream.readline(LINE_LIMIT):
-            dropped += len(rest)
-            if rest.endswith(b"\n"):
-                break
-        yield line + b"\n", dropped
+        else:
+            yield _cut_line(stream, line)
+
+
+def _cut_line(stream: io.BufferedIOBase, line: bytes) -> tuple[bytes, int]:
+    """A line that filled LINE_LIMIT without ending: skip to its end, counting what is left out."""
+    dropped = 0
+    while rest := stream.readline(LINE_LIMIT):
+        dropped += len(rest)
+        if rest.endswith(b"\n"):
+            break
+    return line + b"\n", dropped
 
 
 def _with_cuts(record: Item, buffer: MessageBuffer) -> Iterator[Item]:
@@ -388,7 +393,13 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
 
     try:
         with _open_binary(path) as stream:
-            for line_number, (line, dropped) in enumerate(_lines(stream), 1):
+            readline = stream.readline
+            line_number = 0
+            while line := readline(LINE_LIMIT):  # `_lines`, inlined: this loop runs for every line
+                line_number += 1
+                dropped = 0
+                if len(line) == LINE_LIMIT and not line.endswith(b"\n"):
+                    line, dropped = _cut_line(stream, line)
                 if held is not None and current is not None:
                     damaged, damaged_cut, at, damaged_number = held
                     held = None
