@@ -184,6 +184,7 @@ class Placer:
         # unchanged at the start of a batch nobody else has placed a message (ingests take turns,
         # see INGEST_LOCK), so the threads remembered from earlier batches still hold.
         self._known_top: int | None = None
+        self._newest: dict[int, tuple[bool, datetime, str] | None] = {}  # per source: `_newest_stored`
 
     def source_key(self, record: InboundMessage) -> tuple[str, str]:
         """The (channel, name) of the source a message belongs to."""
@@ -199,6 +200,7 @@ class Placer:
         top = _top_message(session)
         if top is None or top != self._known_top:
             self._by_message, self._by_id, self._latest = {}, {}, {}
+            self._newest = {}
         self._known_top = None  # until this batch is placed without merging threads
         self._adopted = []
         if not fresh:
@@ -231,6 +233,8 @@ class Placer:
         lost = len(placed) - len(inserted)  # taken by a concurrent writer between our check and insert
         if not merged and not adopted and not self._adopted and not lost:
             self._known_top = max(inserted.values(), default=top)
+            for p in placed:  # in arrival order: the last of each source is its newest now
+                self._newest[p.source_id] = arrival_key(p.record)
         return Placement(new=len(inserted), duplicates=duplicates + lost, to_triage=to_triage, notes=notes)
 
     # -- arrivals out of order ---------------------------------------------------------------------
@@ -257,7 +261,9 @@ class Placer:
         for r in fresh:
             first.setdefault(self._sources[self.source_key(r)], arrival_key(r))
         for source_id, key in first.items():
-            newest = _newest_stored(session, source_id)
+            if source_id not in self._newest:
+                self._newest[source_id] = _newest_stored(session, source_id)
+            newest = self._newest[source_id]
             if newest is not None and not newest < key:
                 return False
         return True
@@ -575,24 +581,14 @@ class Placer:
     def _adopt_waiting(
         self, session: Session, placed: Sequence[_Placed], inserted: dict[str, int], now: datetime
     ) -> tuple[dict[int, int], list[tuple[int, str]]]:
-        """Merge the orphan threads waiting for this batch's new messages, in archive order.
+        """Merge into each new question the orphan threads of its subject that it adopts, in archive order.
 
+        Orphans waiting for one of the new messages by id need no look-up here: `_in_order` sends such
+        a batch to `_rethread`, and in order no new message waits for a later one of its batch.
         Returns which thread went into which, and the audit notes on the adopting threads.
         """
-        arrived = [p.record.message_id for p in placed if p.record.message_id in inserted]
-        waits: dict[str, list[int]] = {}
-        for part in chunked(sorted(set(arrived))):
-            for wanted, pk in session.execute(
-                select(PendingParentRow.wanted, PendingParentRow.message_pk)
-                .where(PendingParentRow.wanted.in_(part))
-                .order_by(PendingParentRow.message_pk)
-            ):
-                waits.setdefault(wanted, []).append(pk)
         merged: dict[int, int] = {}
         notes: list[tuple[int, str]] = []
-        for mid in arrived:
-            if mid in waits:
-                notes.extend(self._adopt_into(session, mid, inserted[mid], waits[mid], merged, now))
         questions = [
             p
             for p in placed
@@ -643,31 +639,6 @@ class Placer:
             for tid, sid, key, root, subject, started in rows:
                 found.setdefault((sid, key), []).append((tid, root, subject, started))
         return found
-
-    def _adopt_into(
-        self,
-        session: Session,
-        parent_mid: str,
-        parent_pk: int,
-        waiting: Sequence[int],
-        merged: dict[int, int],
-        now: datetime,
-    ) -> list[tuple[int, str]]:
-        """Move the orphan threads that hold `waiting` messages into the thread of `parent_pk`."""
-        session.execute(delete(PENDING_PARENTS).where(PENDING_PARENTS.c.wanted == parent_mid))
-        target_id = session.scalars(select(MessageRow.thread_id).where(MessageRow.id == parent_pk)).one()
-        starters = session.execute(
-            select(ThreadRow.id, ThreadRow.root_message_id)
-            .where(
-                ThreadRow.id.in_(select(MessageRow.thread_id).where(MessageRow.id.in_(waiting))),
-                ThreadRow.is_question.is_(False),  # a question thread keeps its own messages
-                ThreadRow.id != target_id,
-            )
-            .order_by(ThreadRow.id)
-        ).all()
-        return self._merge(
-            session, parent_mid, parent_pk, [(tid, root) for tid, root in starters], merged, now
-        )
 
     def _merge(
         self,
