@@ -90,3 +90,29 @@ def test_subjects_are_escaped(gap_store: Store, engine: Engine) -> None:
     page = client.get("/gaps").text
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(" in page
+
+
+def test_the_report_is_clustered_again_only_when_the_questions_change(
+    client: TestClient, gap_store: Store, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import triagebot.core.gaps as gaps
+
+    runs: list[int] = []
+    real = gaps.find_gaps
+
+    def counted(questions, **options):  # type: ignore[no-untyped-def]
+        runs.append(len(questions))
+        return real(questions, **options)
+
+    monkeypatch.setattr(gaps, "find_gaps", counted)
+    log_in(client, "maint")
+    first = client.get("/gaps").text
+    assert client.get("/gaps").text == first
+    assert len(runs) == 1, "the same questions are not clustered twice"
+    ingest(
+        [record("new@x", "VPC tier cannot reach the internet", "VPC routing fails", minute=9)],
+        gap_store,
+        engine,
+    )
+    client.get("/gaps")
+    assert runs == [runs[0], runs[0] + 1], "a new abstention is clustered with the rest"

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -50,6 +51,9 @@ from triagebot.web.security import (
     password_problem,
     verify_password,
 )
+
+if TYPE_CHECKING:  # clustering is imported only when the gaps page is asked for
+    from triagebot.core.gaps import GapQuestion, GapReport
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +105,31 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class _GapMemo:
+    """The last gap report and the questions it was clustered from, computed by one request at a time.
+
+    Clustering thousands of questions takes seconds and a pairwise matrix of memory; the questions
+    change only when the bot abstains again or a moderator rejects a tip, so a page load with the
+    same questions reuses the report, and requests that arrive during a clustering wait for it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._questions: tuple[GapQuestion, ...] | None = None
+        self._report: GapReport | None = None
+
+    def report(
+        self, questions: Sequence[GapQuestion], build: Callable[[Sequence[GapQuestion]], GapReport]
+    ) -> GapReport:
+        """The report for `questions`: the remembered one when they are the same, else `build(questions)`."""
+        wanted = tuple(questions)
+        with self._lock:
+            if self._report is None or self._questions != wanted:
+                self._report = build(wanted)
+                self._questions = wanted
+            return self._report
+
+
 @dataclass(frozen=True, slots=True)
 class _Ctx:
     """Who is asking, in which language: what every handler needs."""
@@ -132,6 +161,7 @@ class Pages:
         self.settings = settings
         self.tips = tuple(tips)
         self.tip_titles = dict(tips)
+        self._gap_memo = _GapMemo()
         self.env = Environment(
             loader=PackageLoader("triagebot.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -473,7 +503,9 @@ class Pages:
         ctx = self.require(request, GAPS_ROLE)
         from triagebot.core.gaps import find_gaps
 
-        report = find_gaps(insights.gap_questions(self.store), limit=GAPS_SHOWN)
+        report = self._gap_memo.report(
+            insights.gap_questions(self.store), lambda questions: find_gaps(questions, limit=GAPS_SHOWN)
+        )
         sizes = bars(
             ctx.t("gaps.title"),
             [(f"#{c.rank} {' '.join(c.terms[:3])}", float(c.size), str(c.size)) for c in report.clusters],
