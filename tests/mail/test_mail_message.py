@@ -73,6 +73,24 @@ def test_iso_2022_jp_when_the_list_asks_and_the_text_fits() -> None:
     assert msg.get_content().strip() == _reply().body
 
 
+def test_the_subject_is_iso_2022_jp_too_and_folded_when_long() -> None:
+    subject = "Re: " + "管理サーバのセットアップで cloudstack-setup-databases が失敗します" * 2
+    raw = build_message(_reply(charset="iso-2022-jp", subject=subject)).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+    lines = head.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(b"Subject: "))
+    folded = [lines[start], *(line for line in lines[start + 1 :] if line[:1] in (b" ", b"\t"))]
+    assert all(b"=?iso-2022-jp?b?" in line for line in folded) and len(folded) > 1
+    assert all(len(line) <= 78 for line in folded)
+    assert b"utf-8" not in head.lower()
+    assert BytesParser(policy=policy.default).parsebytes(raw)["Subject"] == subject
+
+
+def test_an_ascii_subject_stays_plain_on_an_iso_2022_jp_list() -> None:
+    raw = build_message(_reply(charset="iso-2022-jp", subject="Re: SSVM stuck")).as_bytes()
+    assert b"Subject: Re: SSVM stuck" in raw
+
+
 def test_text_iso_2022_jp_cannot_hold_falls_back_to_utf8() -> None:
     body = "設定は 4.18～4.19 で同じです。"  # U+FF5E FULLWIDTH TILDE has no ISO-2022-JP code
     msg = _parsed(_reply(charset="iso-2022-jp", body=body))

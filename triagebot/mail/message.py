@@ -1,5 +1,5 @@
 """Build the reply message for an outbox entry: threading headers, a subject that does not stack
-"Re:", and a body in UTF-8 or, where a list asks for it, ISO-2022-JP.
+"Re:", and a body and subject in UTF-8 or, where a list asks for it, ISO-2022-JP.
 
 Example:
     >>> reply_subject("RE: Re[2]: 返信: install fails")
@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -20,6 +21,7 @@ _PREFIX = re.compile(
     r"^\s*(?:(?:re|aw|sv|antw)\s*(?:\[\d+\]|\^\d+)?\s*[:：]|返信\s*[:：]|ｒｅ\s*[:：])\s*", re.I
 )
 CHARSETS = ("utf-8", "iso-2022-jp")
+_SUBJECT_LINE = 78 - len("Subject: ")  # encoded words folded so no line needs refolding
 
 
 def reply_subject(subject: str) -> str:
@@ -67,7 +69,8 @@ def build_message(reply: Reply) -> EmailMessage:
     """The reply as an EmailMessage, ready for `smtplib.SMTP.send_message`.
 
     ISO-2022-JP is used only when both subject and body can be encoded in it; otherwise the message
-    falls back to UTF-8, so no character is ever replaced.
+    falls back to UTF-8, so no character is ever replaced. The subject then goes out as ISO-2022-JP
+    encoded words too, as the mail clients of such lists expect.
     """
     if not reply.to:
         raise ValueError("a reply needs at least one recipient")
@@ -81,7 +84,11 @@ def build_message(reply: Reply) -> EmailMessage:
     message["To"] = ", ".join(reply.to)
     if reply.cc:
         message["Cc"] = ", ".join(reply.cc)
-    message["Subject"] = reply.subject
+    if charset == "utf-8" or reply.subject.isascii():
+        message["Subject"] = reply.subject
+    else:  # stored raw: the default policy would re-encode the words as UTF-8
+        folded = Header(reply.subject, charset, maxlinelen=_SUBJECT_LINE).encode()
+        message.set_raw("Subject", folded)
     message["Date"] = format_datetime(reply.date)
     message["Message-ID"] = bracketed(reply.message_id)
     if reply.in_reply_to:
