@@ -258,3 +258,54 @@ def test_slack_ids_stored_as_a_bare_ts_gain_their_channel(db_url: str) -> None:
         assert roots == ["C01HELP/1709600400.000100", "q@x"]
     finally:
         store.close()
+
+
+def test_slack_ids_go_back_to_a_bare_ts_on_downgrade(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from triagebot.store import make_engine
+    from triagebot.store.schema import alembic_config, upgrade
+
+    at = {"t": "2024-03-01T00:00:00+00:00", "raw": b"raw"}
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as c:
+            c.execute(
+                text("INSERT INTO sources (kind, location, created_at) VALUES ('slack', 'C01HELP', :t)"), at
+            )
+            c.execute(
+                text(
+                    "INSERT INTO threads (source_id, root_message_id, subject, subject_key, asker, is_question, "
+                    "answered, message_count, created_at, updated_at) VALUES "
+                    "(1, 'C01HELP/1709601600.000100', '', '', 'b', false, false, 1, :t, :t)"
+                ),
+                at,
+            )
+            c.execute(
+                text(
+                    'INSERT INTO messages (message_id, thread_id, source_id, author, from_asker, subject, "references", '
+                    "text, original, raw, origin, is_question, thread_key, triage_state, created_at) VALUES "
+                    "('C01HELP/1709601600.000100', 1, 1, 'b', true, '', '[]', 't', 't', :raw, 'x', false, "
+                    "'C01HELP/1709600400.000100', 'skipped', :t)"
+                ),
+                at,
+            )
+            c.execute(
+                text(
+                    "INSERT INTO pending_parents (wanted, message_pk) VALUES ('C01HELP/1709600400.000100', 1)"
+                )
+            )
+        with engine.connect() as connection:
+            command.downgrade(alembic_config(connection), "0006")
+            connection.commit()
+        with engine.connect() as c:
+            assert c.execute(text("SELECT message_id, thread_key FROM messages")).one() == (
+                "1709601600.000100",
+                "1709600400.000100",
+            )
+            assert c.execute(text("SELECT root_message_id FROM threads")).scalar_one() == "1709601600.000100"
+            assert c.execute(text("SELECT wanted FROM pending_parents")).scalar_one() == "1709600400.000100"
+    finally:
+        engine.dispose()

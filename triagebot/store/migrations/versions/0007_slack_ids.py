@@ -52,6 +52,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Back to bare `ts` ids (two channels' messages with the same `ts` cannot both be kept then)."""
+    owner = (
+        "(SELECT location FROM sources JOIN messages ON messages.source_id = sources.id "
+        "WHERE messages.id = pending_parents.message_pk)"
+    )
+    op.execute(
+        f"UPDATE pending_parents SET wanted = substr(wanted, length({owner}) + 2) "
+        f"WHERE message_pk IN (SELECT id FROM messages WHERE source_id IN ({_SLACK_SOURCE})) "
+        f"AND wanted LIKE {owner} || '/%'"
+    )
     for table, column in (
         ("messages", "message_id"),
         ("messages", "thread_key"),
