@@ -204,12 +204,22 @@ def test_a_database_at_0001_upgrades_with_its_messages(db_url: str) -> None:
         store.close()
 
 
-def test_slack_ids_stored_as_a_bare_ts_gain_their_channel(db_url: str) -> None:
-    """0007: a Slack ts is unique only per channel; ids stored before name their channel after."""
+def test_slack_ids_gain_their_channel_in_0007_and_lose_it_on_downgrade(db_url: str) -> None:
+    """A Slack ts is unique only per channel: ids stored before 0007 name their channel after it."""
+    from alembic import command
     from sqlalchemy import text
 
     from triagebot.store import make_engine
-    from triagebot.store.schema import upgrade
+    from triagebot.store.schema import alembic_config, upgrade
+
+    def stored() -> tuple[list[tuple[object, ...]], list[object], list[object]]:
+        with engine.connect() as c:
+            messages = [
+                tuple(r) for r in c.execute(text("SELECT message_id, thread_key FROM messages ORDER BY id"))
+            ]
+            roots = c.execute(text("SELECT root_message_id FROM threads ORDER BY id")).scalars().all()
+            waits = c.execute(text("SELECT wanted FROM pending_parents")).scalars().all()
+        return messages, list(roots), list(waits)
 
     at = {"t": "2024-03-01T00:00:00+00:00", "raw": b"raw"}
     engine = make_engine(db_url)
@@ -243,69 +253,23 @@ def test_slack_ids_stored_as_a_bare_ts_gain_their_channel(db_url: str) -> None:
                 ),
                 at,
             )
-    finally:
-        engine.dispose()
-    store = open_store(db_url)
-    try:
-        with store.engine.connect() as c:
-            stored = c.execute(text("SELECT message_id, thread_key FROM messages ORDER BY id")).all()
-            roots = c.execute(text("SELECT root_message_id FROM threads ORDER BY id")).scalars().all()
-        assert [tuple(r) for r in stored] == [
-            ("C01HELP/1709600400.000100", None),
-            ("C01HELP/1709601600.000100", "C01HELP/1709600400.000100"),
-            ("q@x", None),
-        ]
-        assert roots == ["C01HELP/1709600400.000100", "q@x"]
-    finally:
-        store.close()
-
-
-def test_slack_ids_go_back_to_a_bare_ts_on_downgrade(db_url: str) -> None:
-    from alembic import command
-    from sqlalchemy import text
-
-    from triagebot.store import make_engine
-    from triagebot.store.schema import alembic_config, upgrade
-
-    at = {"t": "2024-03-01T00:00:00+00:00", "raw": b"raw"}
-    engine = make_engine(db_url)
-    try:
+            c.execute(
+                text("INSERT INTO pending_parents (wanted, message_pk) VALUES ('1709500000.000100', 2)")
+            )
+        before = stored()
         upgrade(engine)
-        with engine.begin() as c:
-            c.execute(
-                text("INSERT INTO sources (kind, location, created_at) VALUES ('slack', 'C01HELP', :t)"), at
-            )
-            c.execute(
-                text(
-                    "INSERT INTO threads (source_id, root_message_id, subject, subject_key, asker, is_question, "
-                    "answered, message_count, created_at, updated_at) VALUES "
-                    "(1, 'C01HELP/1709601600.000100', '', '', 'b', false, false, 1, :t, :t)"
-                ),
-                at,
-            )
-            c.execute(
-                text(
-                    'INSERT INTO messages (message_id, thread_id, source_id, author, from_asker, subject, "references", '
-                    "text, original, raw, origin, is_question, thread_key, triage_state, created_at) VALUES "
-                    "('C01HELP/1709601600.000100', 1, 1, 'b', true, '', '[]', 't', 't', :raw, 'x', false, "
-                    "'C01HELP/1709600400.000100', 'skipped', :t)"
-                ),
-                at,
-            )
-            c.execute(
-                text(
-                    "INSERT INTO pending_parents (wanted, message_pk) VALUES ('C01HELP/1709600400.000100', 1)"
-                )
-            )
+        assert stored() == (
+            [
+                ("C01HELP/1709600400.000100", None),
+                ("C01HELP/1709601600.000100", "C01HELP/1709600400.000100"),
+                ("q@x", None),
+            ],
+            ["C01HELP/1709600400.000100", "q@x"],
+            ["C01HELP/1709500000.000100"],
+        )
         with engine.connect() as connection:
             command.downgrade(alembic_config(connection), "0006")
             connection.commit()
-        with engine.connect() as c:
-            assert c.execute(text("SELECT message_id, thread_key FROM messages")).one() == (
-                "1709601600.000100",
-                "1709600400.000100",
-            )
-            assert c.execute(text("SELECT root_message_id FROM threads")).scalar_one() == "1709601600.000100"
-            assert c.execute(text("SELECT wanted FROM pending_parents")).scalar_one() == "1709600400.000100"
+        assert stored() == before
     finally:
         engine.dispose()
