@@ -438,9 +438,7 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
                     continue
                 if line.startswith(b"From ") and _CUT_SEPARATOR.match(line):
                     suspect = (line, line_number)
-                if unescape and line[:1] == b">":  # feed(), inlined: this runs for every line
-                    line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
-                current.feed(line, dropped)
+                feed(current, line, dropped)
             if held is not None and current is not None:
                 feed(current, held[0], held[1])
     except _DAMAGE as exc:

@@ -182,28 +182,21 @@ class MessageBuffer:
         self._long_lines = 0  # body lines the reader cut, and the bytes it left out of them
         self._long_dropped = 0
         self._cuts: list[str] = []
-        self._counted = 0  # header bytes held before any per-field accounting (the small-block path)
-        self._accounting = False
+        self._accounting = False  # header lines go through `_header_line` (a block past one field's limit)
 
     def feed(self, line: bytes, dropped: int = 0) -> None:
         """Take the next line of the message, line ending included (`dropped`: bytes the reader cut off)."""
         if self._in_headers:
-            if not self._accounting:
-                if line in (b"\n", b"\r\n"):
-                    self._in_headers = False
-                    self._lines.append(line)
-                    self._size += len(line)
-                    return
-                self._counted += len(line)
-                if not dropped and self._counted <= HEADER_FIELD_LIMIT:
-                    self._lines.append(line)
-                    self._size += len(line)
-                    return
+            # until then only header lines are held, so `_size` is the header block's size so far
+            if not self._accounting and (dropped or self._size + len(line) > HEADER_FIELD_LIMIT):
                 self._start_accounting()
-            kept = self._header_line(line, dropped)
-            if kept is None:
-                return
-            line = kept
+            if self._accounting:
+                kept = self._header_line(line, dropped)
+                if kept is None:
+                    return
+                line = kept
+            elif line in (b"\n", b"\r\n"):
+                self._in_headers = False
         elif dropped:
             self._long_lines += 1
             self._long_dropped += dropped

@@ -788,8 +788,8 @@ class Placer:
             self._sources.update({(kind, location): source_id for kind, location, source_id in found})
 
     def forget(self) -> None:
-        """Drop the threads and sources remembered from earlier batches (the last was rolled back)."""
-        self._by_message, self._by_id, self._latest = {}, {}, {}
+        """The last batch was rolled back: drop the sources it may have added, and let the next batch
+        drop the remembered threads (with no known top, `place` starts afresh)."""
         self._sources = {}
         self._known_top = None
 
