@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triagebot.config import Settings
+from triagebot.core.applicability import Applicability
 from triagebot.core.classify import Classifier, SymptomRules, TrainedModel
 from triagebot.core.details import DetailExtractor
 from triagebot.core.kb import KnowledgeBase
@@ -196,7 +197,7 @@ def engine_from(
     """Assemble an Engine from already loaded parts (tests and `kb validate` use this directly)."""
     classifier = Classifier(model, SymptomRules(kb), threshold=threshold)
     renderer = Renderer(kb, make_environment(templates))
-    triager = Triager(classifier, DetailExtractor.from_kb(kb), renderer, meta.version)
+    triager = Triager(classifier, DetailExtractor.from_kb(kb), renderer, meta.version, Applicability(kb))
     return Engine(kb=kb, triager=triager, meta=meta)
 
 

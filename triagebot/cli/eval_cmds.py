@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,11 @@ def eval_command(ctx: CliContext, file: Path | None, as_json: bool, archive: boo
         scored = engine.triager.classifier.score_many(questions)
     except TriagebotError as exc:
         fail(str(exc))
+    scope = engine.triager.applicability
     preds = [
         Predicted(
             tips=tuple(t.tip_id for t in r.classification.tips),
-            scores=s.scores,
+            scores=_applicable(s.scores, scope.left_out(r.details) if scope else {}),
             details={
                 "version": r.details.version,
                 "os": r.details.os,
@@ -208,6 +210,11 @@ def eval_command(ctx: CliContext, file: Path | None, as_json: bool, archive: boo
     ]
     report = evaluate(golds, preds, engine.triager.classifier.threshold)
     click.echo(json.dumps(asdict(report)) if as_json else _report_text(report))
+
+
+def _applicable(scores: dict[str, float], left_out: Mapping[str, str]) -> dict[str, float]:
+    """The scores triage ranked: a tip the post's details rule out counts as 0 (sweep, reliability)."""
+    return {tip: 0.0 if tip in left_out else score for tip, score in scores.items()}
 
 
 def _archive_agreement(ctx: CliContext, as_json: bool) -> None:

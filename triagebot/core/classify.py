@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -399,7 +399,7 @@ class Classifier:
 
     def classify_many(self, questions: Sequence[Question]) -> list[Classification]:
         """Classify a batch (much faster per question than one at a time)."""
-        return [self._rank(scored) for scored in self.score_many(questions)]
+        return [self.rank(scored) for scored in self.score_many(questions)]
 
     def score_many(self, questions: Sequence[Question]) -> list[Scored]:
         """Every tip's combined score for each question, before the threshold is applied."""
@@ -420,10 +420,17 @@ class Classifier:
             scored.append(Scored(scores, hits, rows, index, text))
         return scored
 
-    def _rank(self, scored: Scored) -> Classification:
+    def rank(self, scored: Scored, left_out: Mapping[str, str] | None = None) -> Classification:
+        """Up to MAX_TIPS tips that clear the bars, best first; tips in `left_out` (tip id → why,
+        see `triagebot.core.applicability`) are never offered, and the close ones are named."""
         ranked = sorted(scored.scores.items(), key=lambda item: (-item[1], item[0]))
         chosen: list[TipScore] = []
         best_below: TipScore | None = None
+        dropped: list[str] = []
+        if left_out:
+            floor = SECOND_SHARE * self.threshold
+            dropped = [f"{t} ({left_out[t]})" for t, score in ranked if t in left_out and score >= floor]
+            ranked = [item for item in ranked if item[0] not in left_out]
         for tip_id, score in ranked:
             if chosen:
                 good = score >= SECOND_SHARE * self.threshold and score >= RELATIVE_CUT * chosen[0].score
@@ -436,7 +443,7 @@ class Classifier:
                     rules = scored.hits.get(tip_id, (0.0, ()))[1]
                     best_below = TipScore(tip_id, round(score, 4), tuple(f"error string: {r}" for r in rules))
                 break
-        return Classification(tips=tuple(chosen), threshold=self.threshold, best_below=best_below)
+        return Classification(tuple(chosen), self.threshold, best_below, tuple(dropped))
 
     def _evidence(self, tip_id: str, scored: Scored) -> tuple[str, ...]:
         evidence = [f"error string: {label}" for label in scored.hits.get(tip_id, (0.0, ()))[1]]

@@ -36,7 +36,7 @@ symptoms:                         # error strings that identify the problem: a r
 docs:                             # where to read more
   - title: "{mark}: document title"
     url: https://docs.cloudstack.apache.org/
-applies:                          # leave a list empty (or a bound null) when the tip applies to all
+applies:                          # a post stating a detail outside this never gets the tip (empty: all)
   versions: {{min: null, max: null}}
   os_families: []                 # el, debian, suse, other
   hypervisors: []                 # ids from catalog/hypervisors.yaml

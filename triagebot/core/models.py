@@ -144,6 +144,7 @@ class Classification:
     tips: tuple[TipScore, ...]
     threshold: float
     best_below: TipScore | None = None  # the strongest candidate that did not make it, for moderators
+    left_out: tuple[str, ...] = ()  # close tips the post's details rule out: "kvm-agent (why)"
 
     @property
     def abstained(self) -> bool:

@@ -70,6 +70,8 @@ def decide(classification: Classification, details: DetailReport, notice: str | 
         return Decision(Action.NOT_A_QUESTION, (), (), f"not a question: {notice}")
     missing = details.missing
     asking = ", ".join(_NAMES[d.value] for d in missing) or "nothing"
+    if classification.left_out:
+        asking += "; left out " + ", ".join(classification.left_out)
     if classification.tips:
         top = classification.tips[0]
         threshold = classification.threshold

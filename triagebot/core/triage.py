@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from triagebot.core.applicability import Applicability
 from triagebot.core.classify import Classifier
 from triagebot.core.details import DetailExtractor
 from triagebot.core.models import Channel, InboundMessage, TriageResult
@@ -21,6 +22,7 @@ class Triager:
     extractor: DetailExtractor
     renderer: Renderer
     model_version: str
+    applicability: Applicability | None = None  # None: every tip may apply to every post
 
     def triage(self, message: InboundMessage, channel: Channel | None = None) -> TriageResult:
         """Triage one message; the reply is formatted for `channel` (default: where it came from).
@@ -37,12 +39,14 @@ class Triager:
     ) -> list[TriageResult]:
         """Triage a batch; the classifier works on the batch at once, which is much faster."""
         questions = [make_question(m.subject, m.text) for m in messages]
-        classifications = self.classifier.classify_many(questions)
+        scores = self.classifier.score_many(questions)
         results = []
-        for message, question, classification in zip(messages, questions, classifications, strict=True):
+        for message, question, scored in zip(messages, questions, scores, strict=True):
             details = self.extractor.extract(
                 message.subject, message.text, (question.prose, question.log_lines)
             )
+            left_out = self.applicability.left_out(details) if self.applicability else None
+            classification = self.classifier.rank(scored, left_out)
             decision = decide(classification, details, not_a_question(question, classification))
             reply = self.renderer.render(decision, details, question.language, channel or message.channel)
             results.append(
