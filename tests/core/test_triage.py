@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+from datetime import UTC, datetime
+
 import pytest
 
 from triagebot.app import Engine
@@ -229,3 +232,23 @@ def test_rule_pre_check_never_hides_a_match(kb) -> None:  # type: ignore[no-unty
                     matched += 1
                     assert all(literal in text.lower() for literal in literals), (symptom.pattern, text[:80])
     assert matched > 100
+
+
+def test_messages_and_results_survive_the_trip_between_processes(engine: Engine) -> None:
+    """Ingest hands messages and results between processes by pickle: every field comes back."""
+    message = InboundMessage(
+        Channel.SLACK,
+        "C1",
+        "C1/1700000000.000100",
+        "Host add fails",
+        "Unable to add the host: Cannot find the server resources. ACS 4.19 on Rocky 9 with KVM",
+        author="asker@example.org",
+        sent_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+        thread_key="C1/1700000000.000100",
+    )
+    result = engine.triage(message)
+    assert result.classification.tips and result.classification.tips[0].evidence
+    copied = pickle.loads(pickle.dumps((message, result)))
+    assert copied == (message, result)
+    assert copied[1].classification.tips[0].evidence == result.classification.tips[0].evidence
+    assert copied[0].sent_at == message.sent_at and copied[0].author == "asker@example.org"

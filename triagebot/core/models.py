@@ -6,9 +6,29 @@ all gathered in a TriageResult. Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def _pickled_by_fields(cls: type[_T]) -> type[_T]:
+    """Pickle a frozen, slotted dataclass as (class, field values): rebuilt through `__init__`.
+
+    The default for such classes looks its fields up again for every object pickled and unpickled,
+    which is most of the cost of handing messages and results between the ingest processes.
+    """
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    values = attrgetter(*names)  # a tuple for two names or more
+
+    def __reduce__(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
+        return cls, values(self) if len(names) > 1 else (values(self),)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
 
 
 class Language(StrEnum):
@@ -54,6 +74,7 @@ class Action(StrEnum):
     NOT_A_QUESTION = "not-a-question"  # an announcement, vote, notice or thanks: no draft
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One message as received from any channel (mail, Slack, Discord), translated once at the edge.
@@ -85,6 +106,7 @@ class InboundMessage:
     where: str = ""
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Question:
     """A question ready for the classifier and the detail extractor."""
@@ -101,6 +123,7 @@ class Question:
         return f"{self.subject}\n{self.body}" if self.subject else self.body
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DetailReport:
     """The four required details as found in a question, normalised.
@@ -128,6 +151,7 @@ class DetailReport:
         return tuple(d for d in Detail if not found[d])
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TipScore:
     """One suggested tip with its calibrated score and the evidence behind it."""
@@ -137,6 +161,7 @@ class TipScore:
     evidence: tuple[str, ...] = ()
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Classification:
     """Ranked tips above the abstention threshold (empty when abstaining)."""
@@ -152,6 +177,7 @@ class Classification:
         return not self.tips
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What the reply will do and why."""
@@ -162,6 +188,7 @@ class Decision:
     why: str
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class DraftReply:
     """A reply rendered for one channel; `parts` are the messages to post, in order."""
@@ -172,6 +199,7 @@ class DraftReply:
     parts: tuple[str, ...] = field(default=())
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TriageResult:
     """Everything the pure triage computed for one question."""
