@@ -45,6 +45,7 @@ from triagebot.core.threads import (
     role_in,
     thread_all,
 )
+from triagebot.store.bulk import insert_returning
 from triagebot.store.tables import (
     AUDIT_LOG,
     MESSAGES,
@@ -218,7 +219,7 @@ class Placer:
             # message inserts below take key-share locks on them, and mixed orders could deadlock.
             lock_threads(session, [tid for tid in sorted(self._dirty)])
         self._insert_threads(session, placed, now)
-        inserted = self._insert_messages(session, placed, dialect, now)
+        inserted = self._insert_messages(session, placed, now)
         self._update_threads(session, dirty, now)
         self._wait_for_parents(session, placed, inserted)
         merged, adopted = self._adopt_waiting(session, placed, inserted, now)
@@ -327,9 +328,7 @@ class Placer:
             (t.root, old_by_root[t.root]) for p in plans.values() for t in p.threads if t.root in old_by_root
         )
         if new_rows:
-            returned = session.execute(
-                insert(THREADS).returning(THREADS.c.id, THREADS.c.root_message_id), new_rows
-            )
+            returned = insert_returning(session, THREADS, new_rows, ("id", "root_message_id"))
             thread_id.update((root, tid) for tid, root in returned)
         where = {mid: thread_id[t.root] for p in plans.values() for t in p.threads for mid in t.members}
         changed = self._changed(plans, thread_id, thread_rows, stored, fits, mine, keys)
@@ -429,7 +428,7 @@ class Placer:
             )
             for r in fresh
         ]
-        inserted = self._insert_messages(session, placed, dialect, now)
+        inserted = self._insert_messages(session, placed, now)
         to_triage.extend(
             inserted[p.record.message_id] for p in placed if p.fit.triage and p.record.message_id in inserted
         )
@@ -946,15 +945,13 @@ class Placer:
             }
             for t in new
         ]
-        returned = session.execute(insert(THREADS).returning(THREADS.c.id, THREADS.c.root_message_id), rows)
+        returned = insert_returning(session, THREADS, rows, ("id", "root_message_id"))
         ids = {root: tid for tid, root in returned}
         for t in new:
             t.id = ids[t.root]
             self._by_id[t.id] = t
 
-    def _insert_messages(
-        self, session: Session, placed: Sequence[_Placed], dialect: str, now: datetime
-    ) -> dict[str, int]:
+    def _insert_messages(self, session: Session, placed: Sequence[_Placed], now: datetime) -> dict[str, int]:
         """Insert the messages (ON CONFLICT DO NOTHING on Message-ID); map each inserted one to its key."""
         rows = [
             {
@@ -981,11 +978,10 @@ class Placer:
             }
             for p in placed
         ]
-        base = postgresql.insert(MESSAGES) if dialect == "postgresql" else sqlite.insert(MESSAGES)
-        stmt = base.on_conflict_do_nothing(index_elements=["message_id"]).returning(
-            MESSAGES.c.id, MESSAGES.c.message_id
+        returned = insert_returning(
+            session, MESSAGES, rows, ("id", "message_id"), skip_conflicts_on="message_id"
         )
-        return {mid: pk for pk, mid in session.execute(stmt, rows)}
+        return {mid: pk for pk, mid in returned}
 
     def _update_threads(self, session: Session, dirty: Sequence[_Thread], now: datetime) -> None:
         """Write back the stored threads this batch changed."""

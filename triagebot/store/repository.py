@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from triagebot.core.models import Action, Channel, Detail, InboundMessage, Language, TipScore, TriageResult
 from triagebot.errors import StoreError
 from triagebot.store import schema
+from triagebot.store.bulk import insert_returning
 from triagebot.store.errors import NotFoundError, ReviewStateError
 from triagebot.store.placement import Placer, chunked, lock_threads
 from triagebot.store.tables import (
@@ -903,9 +904,7 @@ def _record_triage(
         }
         for pk, r in kept
     ]
-    inserted = session.execute(
-        insert(TRIAGE_RESULTS).returning(TRIAGE_RESULTS.c.id, TRIAGE_RESULTS.c.message_pk), result_rows
-    )
+    inserted = insert_returning(session, TRIAGE_RESULTS, result_rows, ("id", "message_pk"))
     result_ids = {message_pk: rid for rid, message_pk in inserted}
 
     drafts: dict[int, _Draft] = {}
@@ -1001,9 +1000,7 @@ def _record_triage(
             }
             for tid, d in created
         ]
-        for rid, tid in session.execute(
-            insert(REVIEW_ITEMS).returning(REVIEW_ITEMS.c.id, REVIEW_ITEMS.c.thread_id), item_rows
-        ):
+        for rid, tid in insert_returning(session, REVIEW_ITEMS, item_rows, ("id", "thread_id")):
             drafts[tid].id = rid
     fresh = {tid for tid, _ in created}
     rewritten = [d for tid, d in drafts.items() if d.changed and tid not in fresh]
