@@ -1,11 +1,12 @@
-"""Insert many rows and read back what was inserted, in one short statement per batch on PostgreSQL.
+"""Insert many rows and read back what was inserted, with as little work per row as the driver allows.
 
-SQLAlchemy's INSERT … RETURNING for many rows writes one VALUES list per page of rows. On PostgreSQL
-that statement is so long that the driver cannot cache it and parses it again for every page, which
-cost most of what storing a batch did. There the rows go instead as one array per column:
-`INSERT … SELECT * FROM unnest(CAST(:c0 AS type[]), …)`, a statement of fixed length whatever
-the number of rows. Values go through each column's own bind processing first (UTC timestamps, JSON),
-exactly as SQLAlchemy would send them. SQLite keeps SQLAlchemy's own statement.
+SQLAlchemy's INSERT … RETURNING for many rows writes one VALUES list per page of rows and runs every
+value through its parameter machinery. On PostgreSQL that statement is so long that the driver cannot
+cache it and parses it again for every page, which cost most of what storing a batch did. There the
+rows go instead as one array per column: `INSERT … SELECT * FROM unnest(CAST(:c0 AS type[]), …)`, a
+statement of fixed length whatever the number of rows. On SQLite the multi-row VALUES statement is
+written here and handed to the driver as it is. Either way each value goes through its column's own
+bind processing first (UTC timestamps, JSON, booleans), exactly as SQLAlchemy would send it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Column, Table, text
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+_Processor = Callable[[Any], Any]
+SQLITE_VARIABLES = 32_766  # most `?` one SQLite statement may hold (SQLite 3.32 and later)
 
 
 def insert_returning(
@@ -36,14 +39,11 @@ def insert_returning(
     if not rows:
         return []
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":  # SQLite, the only other database the store runs on
-        stmt = sqlite.insert(table)
-        if skip_conflicts_on:
-            stmt = stmt.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
-        result = session.execute(stmt.returning(*(table.c[name] for name in returning)), list(rows))
-        return [tuple(row) for row in result]
     names = tuple(rows[0])
-    sql, processors = _unnest_statement(table, names, tuple(returning), skip_conflicts_on, dialect)
+    processors = _processors(table, names, dialect)
+    if dialect.name != "postgresql":  # SQLite, the only other database the store runs on
+        return _values_insert(session, table, rows, names, processors, tuple(returning), skip_conflicts_on)
+    sql = _unnest_statement(table, names, tuple(returning), skip_conflicts_on, dialect)
     params = {
         f"c{i}": [process(row[name]) if process else row[name] for row in rows]
         for i, (name, process) in enumerate(zip(names, processors, strict=True))
@@ -51,11 +51,56 @@ def insert_returning(
     return [tuple(row) for row in session.execute(text(sql), params)]
 
 
+def _values_insert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    names: tuple[str, ...],
+    processors: tuple[_Processor | None, ...],
+    returning: tuple[str, ...],
+    conflict: str | None,
+) -> list[tuple[Any, ...]]:
+    """SQLite: one multi-row VALUES statement per page of rows, sent to the driver as it is."""
+    head, tail = _values_statement(table, names, returning, conflict, session.get_bind().dialect)
+    group = "(" + ", ".join("?" * len(names)) + ")"
+    page = max(1, SQLITE_VARIABLES // len(names))
+    connection = session.connection()
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), page):
+        part = rows[start : start + page]
+        values = [
+            process(row[name]) if process else row[name]
+            for row in part
+            for name, process in zip(names, processors, strict=True)
+        ]
+        sql = head + ", ".join([group] * len(part)) + tail
+        found.extend(tuple(row) for row in connection.exec_driver_sql(sql, tuple(values)))
+    return found
+
+
+@lru_cache(maxsize=64)
+def _processors(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[_Processor | None, ...]:
+    """Each column's bind processing for this database (UTC timestamps, JSON, booleans)."""
+    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+
+
+@lru_cache(maxsize=64)
+def _values_statement(
+    table: Table, names: tuple[str, ...], returning: tuple[str, ...], conflict: str | None, dialect: Dialect
+) -> tuple[str, str]:
+    """The text before and after the VALUES groups of a SQLite multi-row insert."""
+    preparer = dialect.identifier_preparer
+    quoted = ", ".join(preparer.quote(name) for name in names)
+    tail = f" ON CONFLICT ({preparer.quote(conflict)}) DO NOTHING" if conflict else ""
+    tail += " RETURNING " + ", ".join(preparer.quote(name) for name in returning)
+    return f"INSERT INTO {preparer.format_table(table)} ({quoted}) VALUES ", tail
+
+
 @lru_cache(maxsize=64)
 def _unnest_statement(
     table: Table, names: tuple[str, ...], returning: tuple[str, ...], conflict: str | None, dialect: Dialect
-) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    """The statement text and each column's bind processor, built once per table and column set."""
+) -> str:
+    """The PostgreSQL statement text, built once per table and column set."""
     preparer = dialect.identifier_preparer
     columns: list[Column[Any]] = [table.c[name] for name in names]
     arrays = ", ".join(f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(columns))
@@ -64,4 +109,4 @@ def _unnest_statement(
     if conflict:
         sql += f" ON CONFLICT ({preparer.quote(conflict)}) DO NOTHING"
     sql += " RETURNING " + ", ".join(preparer.quote(name) for name in returning)
-    return sql, tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
+    return sql
