@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from triagebot.store import Store
+from triagebot.store import Store, bulk
 from triagebot.store.bulk import insert_returning
 from triagebot.store.tables import MESSAGES, SOURCES, THREADS
 
@@ -115,3 +116,25 @@ def test_rows_go_in_with_their_types_and_conflicts_are_skipped(store: Store) -> 
     assert m1.in_reply_to is None and m1.is_bot is False and m1.from_asker is True
     assert started["t1"] == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     assert started["t2"] is None
+
+
+def test_sqlite_splits_rows_into_pages_the_variable_limit_allows(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+
+    def thirty(connection: object) -> int:  # 12 columns a thread row: two rows a page
+        calls.append(connection)
+        return 30
+
+    monkeypatch.setattr(bulk, "_variable_limit", thirty)
+    with Session(store.write_engine) as session, session.begin():
+        (source_id,) = session.execute(
+            SOURCES.insert().values(kind="mbox", location="x", created_at=NOW).returning(SOURCES.c.id)
+        ).one()
+        rows = [_thread(f"t{i}", source_id, NOW) for i in range(5)]
+        returned = insert_returning(session, THREADS, rows, ("root_message_id",))
+    assert sorted(root for (root,) in returned) == [f"t{i}" for i in range(5)]
+    assert len(calls) == (1 if store.dialect == "sqlite" else 0)
+    with Session(store.engine) as session:
+        assert session.execute(select(func.count()).select_from(THREADS)).scalar_one() == 5

@@ -425,20 +425,26 @@ def _read_stream(path: Path, separator: Callable[[bytes], object], *, unescape: 
                             kept=True,
                         )
                     suspect = None
-                if line.startswith(b"From ") and separator(line):
-                    if current is not None:
-                        yield from finish(current)
-                    current = MessageBuffer()
-                    continue
-                if current is None:
+                if b"From " in line:  # the checks below all need it; most lines do not have it
+                    if line.startswith(b"From ") and separator(line):
+                        if current is not None:
+                            yield from finish(current)
+                        current = MessageBuffer()
+                        continue
+                    if current is None:
+                        skipped += len(line.strip())
+                        continue
+                    if (at := _embedded_separator(line, separator)) > 0:
+                        held = (line, dropped, at, line_number)
+                        continue
+                    if line.startswith(b"From ") and _CUT_SEPARATOR.match(line):
+                        suspect = (line, line_number)
+                elif current is None:
                     skipped += len(line.strip())
                     continue
-                if b"From " in line and (at := _embedded_separator(line, separator)) > 0:
-                    held = (line, dropped, at, line_number)
-                    continue
-                if line.startswith(b"From ") and _CUT_SEPARATOR.match(line):
-                    suspect = (line, line_number)
-                feed(current, line, dropped)
+                if unescape and line[:1] == b">":  # `feed`, inlined for the same reason
+                    line = _MBOXRD_ESCAPED.sub(rb"\1", line, count=1)
+                current.feed(line, dropped)
             if held is not None and current is not None:
                 feed(current, held[0], held[1])
     except _DAMAGE as exc:

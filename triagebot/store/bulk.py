@@ -11,6 +11,7 @@ bind processing first (UTC timestamps, JSON, booleans), exactly as SQLAlchemy wo
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 _Processor = Callable[[Any], Any]
-SQLITE_VARIABLES = 32_766  # most `?` one SQLite statement may hold (SQLite 3.32 and later)
+SQLITE_OLDEST_LIMIT = 999  # `?` per statement in SQLite before 3.32 (later: 32,766, or as compiled)
 
 
 def insert_returning(
@@ -61,10 +62,10 @@ def _values_insert(
     conflict: str | None,
 ) -> list[tuple[Any, ...]]:
     """SQLite: one multi-row VALUES statement per page of rows, sent to the driver as it is."""
-    head, tail = _values_statement(table, names, returning, conflict, session.get_bind().dialect)
+    into, tail = _clauses(table, names, returning, conflict, session.get_bind().dialect)
     group = "(" + ", ".join("?" * len(names)) + ")"
-    page = max(1, SQLITE_VARIABLES // len(names))
     connection = session.connection()
+    page = max(1, _variable_limit(connection.connection.dbapi_connection) // len(names))
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), page):
         part = rows[start : start + page]
@@ -73,9 +74,17 @@ def _values_insert(
             for row in part
             for name, process in zip(names, processors, strict=True)
         ]
-        sql = head + ", ".join([group] * len(part)) + tail
+        sql = f"{into} VALUES {', '.join([group] * len(part))}{tail}"
         found.extend(tuple(row) for row in connection.exec_driver_sql(sql, tuple(values)))
     return found
+
+
+def _variable_limit(dbapi_connection: Any) -> int:
+    """How many `?` one SQLite statement may hold on this connection."""
+    try:
+        return int(dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, sqlite3.Error):  # a driver without getlimit: SQLite's oldest default
+        return SQLITE_OLDEST_LIMIT
 
 
 @lru_cache(maxsize=64)
@@ -85,28 +94,23 @@ def _processors(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple
 
 
 @lru_cache(maxsize=64)
-def _values_statement(
+def _clauses(
     table: Table, names: tuple[str, ...], returning: tuple[str, ...], conflict: str | None, dialect: Dialect
 ) -> tuple[str, str]:
-    """The text before and after the VALUES groups of a SQLite multi-row insert."""
+    """`INSERT INTO table (columns)` and what follows the rows: ON CONFLICT (if any) and RETURNING."""
     preparer = dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(name) for name in names)
     tail = f" ON CONFLICT ({preparer.quote(conflict)}) DO NOTHING" if conflict else ""
     tail += " RETURNING " + ", ".join(preparer.quote(name) for name in returning)
-    return f"INSERT INTO {preparer.format_table(table)} ({quoted}) VALUES ", tail
+    return f"INSERT INTO {preparer.format_table(table)} ({quoted})", tail
 
 
 @lru_cache(maxsize=64)
 def _unnest_statement(
     table: Table, names: tuple[str, ...], returning: tuple[str, ...], conflict: str | None, dialect: Dialect
 ) -> str:
-    """The PostgreSQL statement text, built once per table and column set."""
-    preparer = dialect.identifier_preparer
+    """The PostgreSQL statement: the rows as one typed array per column."""
+    into, tail = _clauses(table, names, returning, conflict, dialect)
     columns: list[Column[Any]] = [table.c[name] for name in names]
     arrays = ", ".join(f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(columns))
-    quoted = ", ".join(preparer.quote(name) for name in names)
-    sql = f"INSERT INTO {preparer.format_table(table)} ({quoted}) SELECT * FROM unnest({arrays})"
-    if conflict:
-        sql += f" ON CONFLICT ({preparer.quote(conflict)}) DO NOTHING"
-    sql += " RETURNING " + ", ".join(preparer.quote(name) for name in returning)
-    return sql
+    return f"{into} SELECT * FROM unnest({arrays}){tail}"
