@@ -19,15 +19,22 @@ class Applicability:
     """The `applies` block of every tip, ready to check against a detail report; build once per KB."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        self._scopes = {tip.id: tip.applies for tip in kb.tips}
+        # only tips with a scope can be ruled out; most have none
+        self._scopes = {
+            tip.id: tip.applies
+            for tip in kb.tips
+            if tip.applies.hypervisors or tip.applies.os_families or not tip.applies.versions.unbounded
+        }
         self._hypervisor_names = {h.id: h.name for h in kb.hypervisors}
         # longest name first, so "Rocky Linux 8" is never taken for a shorter name it starts with
         self._families = sorted(((o.name, o.family) for o in kb.os), key=lambda pair: -len(pair[0]))
 
     def left_out(self, details: DetailReport) -> Mapping[str, str]:
         """Tip id → why the post's details rule it out, for every tip they do."""
-        family = self._family(details.os)
         reasons: dict[str, str] = {}
+        if details.os is None and details.version is None and details.hypervisor_kind is None:
+            return reasons
+        family = self._family(details.os)
         version, kind = details.version, details.hypervisor_kind
         for tip_id, scope in self._scopes.items():
             releases = scope.versions
