@@ -98,6 +98,17 @@ def test_bad_regex_names_the_symptom(files: dict[str, str]) -> None:
     assert problem.line == _line(text, "pattern: Unable to add (the host")
 
 
+def test_bad_unless_regex_names_the_symptom(files: dict[str, str]) -> None:
+    data = yaml.safe_load(files["tips/nfs-storage.yaml"])
+    index = next(i for i, s in enumerate(data["symptoms"]) if s.get("unless"))
+    data["symptoms"][index]["unless"] = "(?i)rbd|(ceph"
+    files["tips/nfs-storage.yaml"] = text = _dump(data)
+    (problem,) = _problems(files)
+    assert problem.field == f"symptoms.{index}.unless"
+    assert "regex does not compile" in problem.message
+    assert problem.line == _line(text, "unless: (?i)rbd|(ceph")
+
+
 def test_missing_translation_is_named(files: dict[str, str]) -> None:
     text = files["tips/java-version.yaml"]
     lines = text.splitlines()

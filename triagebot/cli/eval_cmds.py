@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from triagebot.cli import EXIT_USAGE, CliContext, cli, fail
 from triagebot.core.evaluate import Gold, Predicted, Report, evaluate
@@ -298,23 +299,44 @@ def validate(ctx: CliContext, self_test: bool) -> None:
         f"{len(knowledge.out_of_scope)} out-of-scope, {len(knowledge.releases)} releases)"
     )
     click.echo("templates: every tip renders in en and ja for email, slack and discord")
-    _print_overlaps(knowledge)
+    files = read_knowledge_files(kb_dir)
+    _print_overlaps(knowledge, files)
     if self_test:
-        problems = run_self_test(knowledge, read_knowledge_files(kb_dir), kb_dir)
+        problems = run_self_test(knowledge, files, kb_dir)
         if problems:
             _print_problems(problems)
     click.echo("knowledge base is valid")
 
 
-def _print_overlaps(knowledge: Any) -> None:
-    """Note tips whose examples read like another tip's (not a problem: a hint to merge or sharpen)."""
-    from triagebot.core.kb_overlap import overlaps
+def _print_overlaps(knowledge: Any, files: dict[str, str]) -> None:
+    """Note tips whose examples read like another tip's, and rules that fire on out-of-scope examples
+    (not problems: hints to merge, sharpen or narrow)."""
+    from triagebot.core.kb_overlap import overlaps, rule_conflicts
 
     for overlap in overlaps(knowledge):
         click.echo(
             f"note: tips/{overlap.tip}.yaml: {overlap.count} examples ({overlap.share:.0%}) are closest to "
             f"tip {overlap.close}; is it the same problem, or can the examples tell them apart?"
         )
+    for conflict in rule_conflicts(knowledge):
+        click.echo(
+            f"note: tips/{conflict.tip}.yaml: the rule {conflict.label!r} fires on {conflict.count} "
+            f"out-of-scope example(s), first at {_out_of_scope_place(files, conflict.first)}; narrow it "
+            "with `unless`, or is the example in scope after all?"
+        )
+
+
+def _out_of_scope_place(files: dict[str, str], index: int) -> str:
+    """`FILE:LINE` of out-of-scope example number `index` (the files in the order the KB reads them)."""
+    from triagebot.core.kb import OUT_OF_SCOPE_DIR, OUT_OF_SCOPE_FILE, line_of
+
+    names = [OUT_OF_SCOPE_FILE, *sorted(n for n in files if n.startswith(OUT_OF_SCOPE_DIR))]
+    for name in names:
+        count = len((yaml.safe_load(files.get(name, "")) or {}).get("examples") or [])
+        if index < count:
+            return f"{name}:{line_of(files[name], ('examples', index))}"
+        index -= count
+    return "out_of_scope"
 
 
 @kb.command("new")

@@ -308,6 +308,7 @@ class _Rule:
     label: str
     confidence: float
     needs: tuple[str, ...]  # lower-case literals every match contains (none when none could be found)
+    unless: re.Pattern[str] | None = None  # a text matching this too does not count (`Symptom.unless`)
 
 
 def required_literals(pattern: str) -> tuple[str, ...]:
@@ -350,6 +351,7 @@ class SymptomRules:
                 symptom.label,
                 symptom.confidence,
                 required_literals(symptom.pattern),
+                re.compile(symptom.unless) if symptom.unless else None,
             )
             for tip in kb.tips
             for symptom in tip.symptoms
@@ -373,6 +375,8 @@ class SymptomRules:
         for index in sorted(candidates):  # in knowledge-base order, as the labels are listed
             rule = self._rules[index]
             if all(literal in lowered for literal in rule.needs[1:]) and rule.pattern.search(text):
+                if rule.unless is not None and rule.unless.search(text):
+                    continue
                 confidence, labels = found.get(rule.tip_id, (0.0, ()))
                 found[rule.tip_id] = (max(confidence, rule.confidence), (*labels, rule.label))
         return found

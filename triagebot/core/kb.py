@@ -87,12 +87,16 @@ class Symptom(_Strict):
     pattern: NonEmpty
     label: NonEmpty  # the string as users see it, shown to moderators as evidence
     confidence: float = Field(default=0.9, ge=0.5, le=1.0)
+    # a regex: the rule does not count for a text that also matches it (an error string many
+    # problems share, such as a storage error also raised for RBD or iSCSI pools)
+    unless: NonEmpty | None = None
 
-    @field_validator("pattern")
+    @field_validator("pattern", "unless")
     @classmethod
-    def _compiles(cls, value: str) -> str:
+    def _compiles(cls, value: str | None) -> str | None:
         try:
-            re.compile(value)
+            if value is not None:
+                re.compile(value)
         except re.error as exc:
             raise ValueError(f"regex does not compile: {exc}") from exc
         return value

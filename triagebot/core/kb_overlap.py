@@ -48,3 +48,34 @@ def overlaps(kb: KnowledgeBase, *, min_share: float = MIN_SHARE) -> tuple[Overla
             if share >= min_share:
                 found.append(Overlap(tip.id, close, round(share, 3), count))
     return tuple(sorted(found, key=lambda o: (-o.share, o.tip, o.close)))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConflict:
+    """A symptom rule of `tip` that fires on `count` of the knowledge base's own out-of-scope examples.
+
+    Triage raises a tip to its rule's confidence whatever the model says, so such a rule suggests the
+    tip on exactly the posts the examples say to leave alone: narrow it (`unless`) or move the example.
+    """
+
+    tip: str
+    label: str
+    count: int
+    first: int  # index in `kb.out_of_scope` of the first example it fires on
+
+
+def rule_conflicts(kb: KnowledgeBase) -> tuple[RuleConflict, ...]:
+    """Every symptom rule that fires on an out-of-scope example, in knowledge-base order."""
+    from triagebot.core.classify import SymptomRules  # the rules exactly as triage runs them
+
+    rules = SymptomRules(kb)
+    found: dict[tuple[str, str], list[int]] = {}
+    for index, example in enumerate(kb.out_of_scope):
+        for tip_id, (_, labels) in rules.match(example).items():
+            for label in labels:
+                found.setdefault((tip_id, label), []).append(index)
+    order = {(t.id, s.label): i for i, (t, s) in enumerate((t, s) for t in kb.tips for s in t.symptoms)}
+    return tuple(
+        RuleConflict(tip, label, len(indices), indices[0])
+        for (tip, label), indices in sorted(found.items(), key=lambda item: order.get(item[0], 0))
+    )

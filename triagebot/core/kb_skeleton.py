@@ -33,6 +33,7 @@ symptoms:                         # error strings that identify the problem: a r
   - pattern: '{mark}'
     label: "{mark}: the error line as users see it"
     confidence: 0.9               # 0.5 to 1.0: how sure a match alone makes the tip
+                                  # unless: 'regex'  (optional: a text matching it too does not count)
 docs:                             # where to read more
   - title: "{mark}: document title"
     url: https://docs.cloudstack.apache.org/
