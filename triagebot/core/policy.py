@@ -50,14 +50,16 @@ def not_a_question(question: Question, classification: Classification | None = N
     tag = _NOTICE_TAG.search(question.subject) or _NOTICE_TAG.match(first_line)
     if tag:
         return f"tagged {tag.group(0)}"
+    notice = _NOTICE_SUBJECT.search(question.subject)
+    thanks = len(words.strip()) <= THANKS_MAX and _THANKS.search(words) is not None
+    if not notice and not thanks:
+        return None  # most posts: whether they ask something does not matter then
     asks = _ASKS.search(words) is not None or bool(question.log_lines)
     subject_asks = _ASKS.search(question.subject) is not None
-    notice = _NOTICE_SUBJECT.search(question.subject)
     if notice and not asks and not subject_asks:
         return f"the subject announces ({notice.group(0)}) and the post asks nothing"
     # a first post's subject states the problem; a reply's subject only repeats the thread's
     subject_counts = subject_asks and not _REPLY.match(question.subject)
-    thanks = len(words.strip()) <= THANKS_MAX and _THANKS.search(words) is not None
     if thanks and not asks and not subject_counts and not (classification and classification.tips):
         return "a thanks-only reply"
     return None
