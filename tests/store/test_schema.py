@@ -77,7 +77,7 @@ def test_sqlite_file_gets_its_directory_wal_and_foreign_keys(tmp_path: Path) -> 
 def test_foreign_keys_are_enforced_on_sqlite(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/fk.sqlite3")
     try:
-        with pytest.raises(StoreError), store._writing() as session:  # noqa: SLF001 - the raw door on purpose
+        with pytest.raises(StoreError), store.writing() as session:
             session.execute(
                 Base.metadata.tables["messages"].insert(),
                 [

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from triagebot.core.models import Action, Channel, Detail, Language, TipScore
-from triagebot.errors import StoreError
 from triagebot.store.repository import Store, queue_conditions
 from triagebot.store.tables import (
     AuditRow,
@@ -158,16 +154,6 @@ class Dashboard:
     deliveries: dict[OutboxState, int]
 
 
-@contextmanager
-def _reading(store: Store) -> Iterator[Session]:
-    try:
-        with Session(store.engine) as session:
-            yield session
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise StoreError(f"database error on {store.display_url}: {first}") from None
-
-
 def _top_score() -> ColumnElement[float]:
     """The best tip's score (tips are stored best first); NULL when there is no tip."""
     score: ColumnElement[float] = ReviewItemRow.tips[(0, "score")].as_float()
@@ -226,7 +212,7 @@ def queue_page(store: Store, query: QueueQuery) -> QueuePage:
         stmt = _joined(stmt) if needs_join else stmt
         return stmt.where(*_where(query, with_status=with_status))
 
-    with _reading(store) as session:
+    with store.reading() as session:
         by_status = {status: 0 for status in ReviewStatus}
         for status, count in session.execute(
             filtered(select(ReviewItemRow.status, func.count(ReviewItemRow.id)), with_status=False).group_by(
@@ -298,13 +284,13 @@ def _tips(data: Sequence[dict[str, Any]]) -> tuple[TipScore, ...]:
 
 def sources(store: Store) -> tuple[str, ...]:
     """Every source location, for the queue's filter list."""
-    with _reading(store) as session:
+    with store.reading() as session:
         return tuple(session.scalars(select(SourceRow.location).order_by(SourceRow.location)))
 
 
 def neighbours(store: Store, item_id: int) -> tuple[int | None, int | None]:
     """The pending items just before and after `item_id`, for moving on after an action."""
-    with _reading(store) as session:
+    with store.reading() as session:
         pending = ReviewItemRow.status == ReviewStatus.PENDING.value
         before = session.scalar(select(func.max(ReviewItemRow.id)).where(pending, ReviewItemRow.id < item_id))
         after = session.scalar(select(func.min(ReviewItemRow.id)).where(pending, ReviewItemRow.id > item_id))
@@ -313,7 +299,7 @@ def neighbours(store: Store, item_id: int) -> tuple[int | None, int | None]:
 
 def thread_messages(store: Store, thread_id: int) -> tuple[ThreadMessage, ...]:
     """Every message of a thread in arrival order: the question, the asker's follow-ups, human replies."""
-    with _reading(store) as session:
+    with store.reading() as session:
         return tuple(
             ThreadMessage(
                 pk=row.id,
@@ -333,7 +319,7 @@ def thread_messages(store: Store, thread_id: int) -> tuple[ThreadMessage, ...]:
 
 def draft_facts(store: Store, item_id: int) -> DraftFacts | None:
     """Details found, reject reason, escalation and relabel flags, and delivery state of one item."""
-    with _reading(store) as session:
+    with store.reading() as session:
         found = session.execute(
             select(ReviewItemRow, TriageResultRow.details, OutboxRow.state)
             .join(TriageResultRow, TriageResultRow.id == ReviewItemRow.triage_result_id)
@@ -359,7 +345,7 @@ def outbox_lines(
     stmt = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
     if states:
         stmt = stmt.where(OutboxRow.state.in_([s.value for s in states]))
-    with _reading(store) as session:
+    with store.reading() as session:
         return tuple(
             OutboxLine(
                 id=row.id,
@@ -381,7 +367,7 @@ def outbox_lines(
 def outbox_counts(store: Store) -> dict[OutboxState, int]:
     """Deliveries per state."""
     counts = {state: 0 for state in OutboxState}
-    with _reading(store) as session:
+    with store.reading() as session:
         for state, count in session.execute(
             select(OutboxRow.state, func.count(OutboxRow.id)).group_by(OutboxRow.state)
         ):
@@ -399,7 +385,7 @@ def dashboard(store: Store, *, weeks: int = 12) -> Dashboard:
     approval counts as approved), edited when a moderator changed the text, rejected when rejected.
     Time to review is from the draft's creation to the first moderator decision in the audit log.
     """
-    with _reading(store) as session:
+    with store.reading() as session:
         items = session.execute(
             select(
                 ReviewItemRow.id,

@@ -15,7 +15,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triagebot.core.models import Channel
-from triagebot.store.moderation import _reading, _writing
 from triagebot.store.repository import Store
 from triagebot.store.tables import ChatCardRow, ChatEventRow, ReviewItemRow
 from triagebot.store.views import ReviewStatus
@@ -43,13 +42,13 @@ def first_delivery(store: Store, channel: Channel, event_id: str) -> bool:
         .on_conflict_do_nothing(index_elements=["channel", "event_id"])
         .returning(ChatEventRow.id)
     )
-    with _writing(store) as session:
+    with store.writing() as session:
         return session.scalar(stmt) is not None
 
 
 def forget_delivery(store: Store, channel: Channel, event_id: str) -> None:
     """Release a claimed event id whose handling failed, so the platform's redelivery is handled."""
-    with _writing(store) as session:
+    with store.writing() as session:
         session.execute(
             delete(ChatEventRow).where(
                 ChatEventRow.channel == channel.value, ChatEventRow.event_id == event_id[:MAX_EVENT_ID]
@@ -59,7 +58,7 @@ def forget_delivery(store: Store, channel: Channel, event_id: str) -> None:
 
 def card_for(store: Store, review_item_id: int, channel: Channel) -> ChatCard | None:
     """The card showing a review item on `channel`, if one was posted."""
-    with _reading(store) as session:
+    with store.reading() as session:
         row = session.scalars(
             select(ChatCardRow).where(
                 ChatCardRow.review_item_id == review_item_id, ChatCardRow.channel == channel.value
@@ -72,7 +71,7 @@ def card_for(store: Store, review_item_id: int, channel: Channel) -> ChatCard | 
 
 def item_for_card(store: Store, channel: Channel, location: str, post_id: str) -> int | None:
     """The review item a card message shows, if it is one of ours."""
-    with _reading(store) as session:
+    with store.reading() as session:
         return session.scalar(
             select(ChatCardRow.review_item_id).where(
                 ChatCardRow.channel == channel.value,
@@ -85,7 +84,7 @@ def item_for_card(store: Store, channel: Channel, location: str, post_id: str) -
 def remember_card(store: Store, review_item_id: int, channel: Channel, location: str, post_id: str) -> None:
     """Record (or move) the card of a review item on `channel`."""
     now = store.clock()
-    with _writing(store) as session:
+    with store.writing() as session:
         row = session.scalars(
             select(ChatCardRow)
             .where(ChatCardRow.review_item_id == review_item_id, ChatCardRow.channel == channel.value)
@@ -109,7 +108,7 @@ def remember_card(store: Store, review_item_id: int, channel: Channel, location:
 def pending_without_card(store: Store, channel: Channel, *, limit: int = 50) -> tuple[int, ...]:
     """Pending review items of `channel` that moderators have no card for yet (a post that failed)."""
     shown = select(ChatCardRow.review_item_id).where(ChatCardRow.channel == channel.value)
-    with _reading(store) as session:
+    with store.reading() as session:
         return tuple(
             session.scalars(
                 select(ReviewItemRow.id)

@@ -14,7 +14,6 @@ from sqlalchemy import or_, select
 from triagebot.core.gaps import GapQuestion
 from triagebot.core.models import Action
 from triagebot.core.quality import WeeklyDecisions
-from triagebot.store.browse import _reading
 from triagebot.store.repository import Store
 from triagebot.store.tables import AuditRow, MessageRow, ReviewItemRow, ThreadRow
 from triagebot.store.views import ReviewStatus
@@ -38,7 +37,7 @@ def gap_questions(store: Store) -> list[GapQuestion]:
     wrong_tip = (ReviewItemRow.status == ReviewStatus.REJECTED.value) & ReviewItemRow.reason.like(
         f"{WRONG_TIP}%"
     )
-    with _reading(store) as session:
+    with store.reading() as session:
         rows = session.execute(
             select(
                 ReviewItemRow.id,
@@ -72,7 +71,7 @@ def decisions_by_week(store: Store) -> tuple[WeeklyDecisions, ...]:
     Read from the audit log, so a draft decided once counts once however it changed later.
     """
     decided = (ReviewStatus.APPROVED.value, ReviewStatus.EDITED.value, ReviewStatus.REJECTED.value)
-    with _reading(store) as session:
+    with store.reading() as session:
         rows = session.execute(
             select(AuditRow.review_item_id, AuditRow.to_status, AuditRow.at)
             .where(

@@ -14,18 +14,15 @@ again by itself (see `OutboxState`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from triagebot.core.models import Channel, DetailReport, Language, TipScore
-from triagebot.errors import StoreError
 from triagebot.store.errors import NotFoundError, ReviewStateError
 from triagebot.store.repository import Store
 from triagebot.store.tables import (
@@ -114,33 +111,6 @@ class OutboxEntry:
     claimed_by: str | None
     created_at: datetime
     sent_at: datetime | None
-
-
-@contextmanager
-def _writing(store: Store) -> Iterator[Session]:
-    """A write transaction on the store, committed on success; database failures become StoreError."""
-    try:
-        with Session(store.write_engine, expire_on_commit=False) as session, session.begin():
-            yield session
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database error on {store.display_url}: {_first_line(exc)}") from None
-
-
-@contextmanager
-def _reading(store: Store) -> Iterator[Session]:
-    """A read-only session on the store; database failures become StoreError."""
-    try:
-        with Session(store.engine) as session:
-            yield session
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database error on {store.display_url}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: SQLAlchemyError) -> str:
-    """The driver's message, first line only: what a person can act on."""
-    original = getattr(exc, "orig", None)
-    text = str(original if original is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _details(data: Mapping[str, Any]) -> DetailReport:
@@ -238,7 +208,7 @@ def item_facts(store: Store, item_id: int) -> ItemFacts:
     Raises:
         NotFoundError: there is no such item.
     """
-    with _reading(store) as session:
+    with store.reading() as session:
         row = session.get(ReviewItemRow, item_id)
         if row is None:
             raise NotFoundError(f"review item {item_id} not found")
@@ -253,7 +223,7 @@ def moderate(store: Store, item_id: int, *, actor: str, decide: Callable[[ItemFa
     Raises:
         NotFoundError: there is no such item.
     """
-    with _writing(store) as session:
+    with store.writing() as session:
         row = session.scalars(
             select(ReviewItemRow).where(ReviewItemRow.id == item_id).with_for_update()
         ).one_or_none()
@@ -345,7 +315,7 @@ def outbox_entries(
     stmt = _with_thread().order_by(OutboxRow.id.desc()).limit(limit)
     if states:
         stmt = stmt.where(OutboxRow.state.in_([s.value for s in states]))
-    with _reading(store) as session:
+    with store.reading() as session:
         return tuple(_entry(row, tid, source) for row, tid, source in session.execute(stmt))
 
 
@@ -355,7 +325,7 @@ def outbox_entry(store: Store, outbox_id: int) -> OutboxEntry:
     Raises:
         NotFoundError: there is no such row.
     """
-    with _reading(store) as session:
+    with store.reading() as session:
         found = session.execute(_with_thread().where(OutboxRow.id == outbox_id)).one_or_none()
         if found is None:
             raise NotFoundError(f"outbox entry {outbox_id} not found")
@@ -364,7 +334,7 @@ def outbox_entry(store: Store, outbox_id: int) -> OutboxEntry:
 
 def outbox_for_item(store: Store, item_id: int) -> OutboxEntry | None:
     """The newest outbox row of a review item, if a reply was queued."""
-    with _reading(store) as session:
+    with store.reading() as session:
         found = session.execute(
             _with_thread().where(OutboxRow.review_item_id == item_id).order_by(OutboxRow.id.desc()).limit(1)
         ).one_or_none()
@@ -389,7 +359,7 @@ def claim_due(
             and_(OutboxRow.state == OutboxState.RETRY.value, OutboxRow.next_attempt_at <= now),
         ),
     )
-    with _writing(store) as session:
+    with store.writing() as session:
         chosen = select(OutboxRow.id).where(due).order_by(OutboxRow.id).limit(limit)
         if store.dialect == "postgresql":
             ids = list(session.scalars(chosen.with_for_update(skip_locked=True)))
@@ -431,7 +401,7 @@ def _item_thread(session: Session, item_id: int) -> int:
 
 def record_sent(store: Store, outbox_id: int, token: str, *, actor: str, receipt: str = "") -> None:
     """The server accepted the reply: the row becomes `sent` and its review item `sent`, with audit rows."""
-    with _writing(store) as session:
+    with store.writing() as session:
         row = _claimed(session, outbox_id, token)
         now = store.clock()
         before = {"state": row.state, "attempts": row.attempts}
@@ -472,7 +442,7 @@ def record_failure(
     `uncertain` (the connection broke while the message was handed over) makes it `unknown` instead:
     it may have arrived, so only a moderator may send it again.
     """
-    with _writing(store) as session:
+    with store.writing() as session:
         row = _claimed(session, outbox_id, token)
         now = store.clock()
         before = {"state": row.state, "attempts": row.attempts}
@@ -514,7 +484,7 @@ def mark_abandoned(
     )
     if channels is not None:
         stale = stale.where(OutboxRow.channel.in_([c.value for c in channels]))
-    with _writing(store) as session:
+    with store.writing() as session:
         rows = list(session.scalars(stale.with_for_update()))
         for row in rows:
             row.state = OutboxState.UNKNOWN.value
@@ -543,7 +513,7 @@ def resolve(store: Store, outbox_id: int, *, actor: str, to: OutboxState, note: 
     """
     if to not in (OutboxState.QUEUED, OutboxState.SENT, OutboxState.FAILED):
         raise ReviewStateError(f"an outbox entry can be resolved to queued, sent or failed, not {to.value}")
-    with _writing(store) as session:
+    with store.writing() as session:
         row = session.scalars(
             select(OutboxRow).where(OutboxRow.id == outbox_id).with_for_update()
         ).one_or_none()

@@ -352,7 +352,7 @@ class Store:
         self.close()
 
     @contextmanager
-    def _reading(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Session]:
         """A read-only session; database failures become StoreError."""
         try:
             with Session(self.engine) as session:
@@ -361,7 +361,7 @@ class Store:
             raise StoreError(f"database error on {self.display_url}: {_reason(exc)}") from None
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
+    def writing(self) -> Iterator[Session]:
         """A write transaction, committed on success; database failures become StoreError."""
         try:
             with Session(self.write_engine, expire_on_commit=False) as session, session.begin():
@@ -374,7 +374,7 @@ class Store:
         """One ingest batch as a single transaction: all of it is committed, or none of it."""
         batch: Batch | None = None
         try:
-            with self._writing() as session:
+            with self.writing() as session:
                 batch = Batch(session, self.clock())
                 yield batch
         except BaseException:
@@ -400,7 +400,7 @@ class Store:
             ),
         )
         values = {"triage_state": TriageState.CLAIMED.value, "claimed_by": token, "claimed_at": now}
-        with self._writing() as session:
+        with self.writing() as session:
             if self.dialect == "postgresql":
                 ids = list(
                     session.scalars(
@@ -433,7 +433,7 @@ class Store:
         """Give claimed messages back (after a failure), so another worker can take them at once."""
         if not claim.message_pks:
             return 0
-        with self._writing() as session:
+        with self.writing() as session:
             result = session.execute(
                 update(MessageRow)
                 .where(
@@ -450,7 +450,7 @@ class Store:
     def triage_inputs(self, message_pks: Sequence[int]) -> list[TriageInput]:
         """For each message, what the engine should read: its thread's starter and the asker's follow-ups
         up to and including that message."""
-        with self._reading() as session:
+        with self.reading() as session:
             return _triage_inputs(session, message_pks)
 
     def record_triage(
@@ -462,7 +462,7 @@ class Store:
         claim: Claim | None = None,
     ) -> Recorded:
         """Store results and create or update drafts; with `claim`, only for messages still held by it."""
-        with self._writing() as session:
+        with self.writing() as session:
             return _record_triage(
                 session, results, model_version=model_version, actor=actor, claim=claim, now=self.clock()
             )
@@ -489,7 +489,7 @@ class Store:
             NotFoundError: there is no such item.
             ReviewStateError: the item's status does not allow this step.
         """
-        with self._writing() as session:
+        with self.writing() as session:
             row = session.scalars(
                 select(ReviewItemRow).where(ReviewItemRow.id == item_id).with_for_update()
             ).one_or_none()
@@ -534,7 +534,7 @@ class Store:
         )
         if filters.limit is not None:
             stmt = stmt.limit(filters.limit)
-        with self._reading() as session:
+        with self.reading() as session:
             return tuple(
                 QueueEntry(
                     id=item.id,
@@ -564,7 +564,7 @@ class Store:
             .join(SourceRow, SourceRow.id == ThreadRow.source_id)
             .where(*queue_conditions(filters))
         )
-        with self._reading() as session:
+        with self.reading() as session:
             return int(session.scalar(stmt) or 0)
 
     def show(self, item_id: int) -> ReviewView:
@@ -573,7 +573,7 @@ class Store:
         Raises:
             NotFoundError: there is no such item.
         """
-        with self._reading() as session:
+        with self.reading() as session:
             found = session.execute(
                 select(
                     ReviewItemRow,
@@ -638,7 +638,7 @@ class Store:
 
     def message(self, message_id: str) -> MessageView | None:
         """A stored message by its Message-ID, or None."""
-        with self._reading() as session:
+        with self.reading() as session:
             row = session.scalars(select(MessageRow).where(MessageRow.message_id == message_id)).one_or_none()
             if row is None:
                 return None
@@ -656,7 +656,7 @@ class Store:
 
     def thread_of(self, message_id: str) -> ThreadView | None:
         """The thread a stored message belongs to, or None when the message is not stored."""
-        with self._reading() as session:
+        with self.reading() as session:
             thread_id = session.scalar(
                 select(MessageRow.thread_id).where(MessageRow.message_id == message_id)
             )
@@ -683,7 +683,7 @@ class Store:
 
     def review_id_for(self, message_id: str) -> int | None:
         """The review item of the thread a message belongs to, if there is one."""
-        with self._reading() as session:
+        with self.reading() as session:
             return session.scalar(
                 select(ReviewItemRow.id)
                 .join(MessageRow, MessageRow.thread_id == ReviewItemRow.thread_id)
@@ -692,7 +692,7 @@ class Store:
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table, for summaries and checks."""
-        with self._reading() as session:
+        with self.reading() as session:
             return {
                 table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
                 for table in Base.metadata.sorted_tables
@@ -700,7 +700,7 @@ class Store:
 
     def claimed(self) -> int:
         """Messages claimed by a worker and not yet triaged (by live workers or dead ones)."""
-        with self._reading() as session:
+        with self.reading() as session:
             return int(
                 session.scalar(
                     select(func.count(MessageRow.id)).where(
@@ -712,7 +712,7 @@ class Store:
 
     def untriaged(self) -> int:
         """Messages still waiting for triage (claimed ones included)."""
-        with self._reading() as session:
+        with self.reading() as session:
             waiting = (TriageState.UNTRIAGED.value, TriageState.CLAIMED.value)
             return int(
                 session.scalar(select(func.count(MessageRow.id)).where(MessageRow.triage_state.in_(waiting)))
