@@ -199,7 +199,7 @@ def eval_command(ctx: CliContext, file: Path | None, as_json: bool, archive: boo
     preds = [
         Predicted(
             tips=tuple(t.tip_id for t in r.classification.tips),
-            scores=_applicable(s.scores, scope.left_out(r.details) if scope else {}),
+            scores=_applicable(s.scores, scope.left_out(r.details)),
             details={
                 "version": r.details.version,
                 "os": r.details.os,
@@ -318,21 +318,30 @@ def _print_overlaps(knowledge: Any, files: dict[str, str]) -> None:
             f"note: tips/{overlap.tip}.yaml: {overlap.count} examples ({overlap.share:.0%}) are closest to "
             f"tip {overlap.close}; is it the same problem, or can the examples tell them apart?"
         )
-    for conflict in rule_conflicts(knowledge):
+    conflicts = rule_conflicts(knowledge)
+    counts = _out_of_scope_counts(files) if conflicts else []
+    for conflict in conflicts:
+        place = _out_of_scope_place(files, counts, conflict.first)
         click.echo(
             f"note: tips/{conflict.tip}.yaml: the rule {conflict.label!r} fires on {conflict.count} "
-            f"out-of-scope example(s), first at {_out_of_scope_place(files, conflict.first)}; narrow it "
-            "with `unless`, or is the example in scope after all?"
+            f"out-of-scope example(s), first at {place}; narrow it with `unless`, or is the example in "
+            "scope after all?"
         )
 
 
-def _out_of_scope_place(files: dict[str, str], index: int) -> str:
-    """`FILE:LINE` of out-of-scope example number `index` (the files in the order the KB reads them)."""
-    from triagebot.core.kb import OUT_OF_SCOPE_DIR, OUT_OF_SCOPE_FILE, line_of
+def _out_of_scope_counts(files: dict[str, str]) -> list[tuple[str, int]]:
+    """Each out-of-scope file with its number of examples, in the order the knowledge base reads them."""
+    from triagebot.core.kb import OUT_OF_SCOPE_DIR, OUT_OF_SCOPE_FILE
 
     names = [OUT_OF_SCOPE_FILE, *sorted(n for n in files if n.startswith(OUT_OF_SCOPE_DIR))]
-    for name in names:
-        count = len((yaml.safe_load(files.get(name, "")) or {}).get("examples") or [])
+    return [(n, len((yaml.safe_load(files.get(n, "")) or {}).get("examples") or [])) for n in names]
+
+
+def _out_of_scope_place(files: dict[str, str], counts: list[tuple[str, int]], index: int) -> str:
+    """`FILE:LINE` of out-of-scope example number `index`."""
+    from triagebot.core.kb import line_of
+
+    for name, count in counts:
         if index < count:
             return f"{name}:{line_of(files[name], ('examples', index))}"
         index -= count

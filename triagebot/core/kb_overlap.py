@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from triagebot.core.classify import SymptomRules
 from triagebot.core.kb import KnowledgeBase
 
 MIN_SHARE = 0.2  # a tip is noted when at least this share of its examples is closest to one other tip
@@ -66,9 +67,7 @@ class RuleConflict:
 
 def rule_conflicts(kb: KnowledgeBase) -> tuple[RuleConflict, ...]:
     """Every symptom rule that fires on an out-of-scope example, in knowledge-base order."""
-    from triagebot.core.classify import SymptomRules  # the rules exactly as triage runs them
-
-    rules = SymptomRules(kb)
+    rules = SymptomRules(kb)  # the rules exactly as triage runs them
     found: dict[tuple[str, str], list[int]] = {}
     for index, example in enumerate(kb.out_of_scope):
         for tip_id, (_, labels) in rules.match(example).items():

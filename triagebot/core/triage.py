@@ -22,7 +22,7 @@ class Triager:
     extractor: DetailExtractor
     renderer: Renderer
     model_version: str
-    applicability: Applicability | None = None  # None: every tip may apply to every post
+    applicability: Applicability  # which tips the post's stated details rule out
 
     def triage(self, message: InboundMessage, channel: Channel | None = None) -> TriageResult:
         """Triage one message; the reply is formatted for `channel` (default: where it came from).
@@ -45,8 +45,7 @@ class Triager:
             details = self.extractor.extract(
                 message.subject, message.text, (question.prose, question.log_lines)
             )
-            left_out = self.applicability.left_out(details) if self.applicability else None
-            classification = self.classifier.rank(scored, left_out)
+            classification = self.classifier.rank(scored, self.applicability.left_out(details))
             decision = decide(classification, details, not_a_question(question, classification))
             reply = self.renderer.render(decision, details, question.language, channel or message.channel)
             results.append(

@@ -43,7 +43,8 @@ def insert_returning(
     names = tuple(rows[0])
     processors = _processors(table, names, dialect)
     if dialect.name != "postgresql":  # SQLite, the only other database the store runs on
-        return _values_insert(session, table, rows, names, processors, tuple(returning), skip_conflicts_on)
+        returned = tuple(returning)
+        return _values_insert(session, table, rows, names, processors, returned, skip_conflicts_on, dialect)
     sql = _unnest_statement(table, names, tuple(returning), skip_conflicts_on, dialect)
     params = {
         f"c{i}": [process(row[name]) if process else row[name] for row in rows]
@@ -60,9 +61,10 @@ def _values_insert(
     processors: tuple[_Processor | None, ...],
     returning: tuple[str, ...],
     conflict: str | None,
+    dialect: Dialect,
 ) -> list[tuple[Any, ...]]:
     """SQLite: one multi-row VALUES statement per page of rows, sent to the driver as it is."""
-    into, tail = _clauses(table, names, returning, conflict, session.get_bind().dialect)
+    into, tail = _clauses(table, names, returning, conflict, dialect)
     group = "(" + ", ".join("?" * len(names)) + ")"
     connection = session.connection()
     page = max(1, _variable_limit(connection.connection.dbapi_connection) // len(names))
