@@ -467,12 +467,13 @@ class Classifier:
         keep = min(limit * 3, len(contributions))
         top = np.argpartition(-contributions, keep - 1)[:keep]
         order = top[np.argsort(-contributions[top])]
+        names = self.model.feature_names
         lowered = text.lower()
         phrases: list[str] = []
-        for position in order:
-            if contributions[position] <= 0 or len(phrases) >= limit:
+        for column, contribution in zip(indices[order].tolist(), contributions[order].tolist(), strict=True):
+            if contribution <= 0 or len(phrases) >= limit:
                 break
-            phrase = _phrase_for(str(self.model.feature_names[indices[position]]), text, lowered)
+            phrase = _phrase_for(names[column], text, lowered)
             weak = not phrase or phrase.lower() in _WEAK or len(phrase) < 3
             if not weak and not any(phrase in p or p in phrase for p in phrases):
                 phrases.append(phrase)

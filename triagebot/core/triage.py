@@ -37,16 +37,27 @@ class Triager:
     def triage_many(
         self, messages: Sequence[InboundMessage], channel: Channel | None = None
     ) -> list[TriageResult]:
-        """Triage a batch; the classifier works on the batch at once, which is much faster."""
+        """Triage a batch; the classifier works on the batch at once, which is much faster.
+
+        Each step runs over the whole batch before the next begins: the steps share no state, and a
+        step's tables and patterns stay in the processor's caches while it works through the batch.
+        """
         questions = [make_question(m.subject, m.text) for m in messages]
         scores = self.classifier.score_many(questions)
+        reports = [
+            self.extractor.extract(m.subject, m.text, (q.prose, q.log_lines))
+            for m, q in zip(messages, questions, strict=True)
+        ]
+        rank, left_out = self.classifier.rank, self.applicability.left_out
+        classifications = [rank(s, left_out(d)) for s, d in zip(scores, reports, strict=True)]
+        decisions = [
+            decide(c, d, not_a_question(q, c))
+            for c, d, q in zip(classifications, reports, questions, strict=True)
+        ]
         results = []
-        for message, question, scored in zip(messages, questions, scores, strict=True):
-            details = self.extractor.extract(
-                message.subject, message.text, (question.prose, question.log_lines)
-            )
-            classification = self.classifier.rank(scored, self.applicability.left_out(details))
-            decision = decide(classification, details, not_a_question(question, classification))
+        for message, question, classification, details, decision in zip(
+            messages, questions, classifications, reports, decisions, strict=True
+        ):
             reply = self.renderer.render(decision, details, question.language, channel or message.channel)
             results.append(
                 TriageResult(question, classification, details, decision, reply, self.model_version)
