@@ -217,21 +217,50 @@ def test_required_literals(pattern: str, literals: tuple[str, ...]) -> None:
     assert required_literals(pattern) == literals
 
 
+@pytest.mark.parametrize(
+    ("pattern", "alternatives"),
+    [
+        (r"(?i)HTTP\s+ERROR\s+503", (("error", "http"),)),
+        (r"foo|barbaz", ()),  # "foo" is too short to look for
+        (r"mount\.nfs:\s+denied|Permission\s+denied", (("mount.nfs:", "denied"), ("permission", "denied"))),
+        (r"(?i)config\.json.{0,9}\b403\b|\b403\b.{0,9}config\.json", (("config.json",), ("config.json",))),
+        (r"(?:first\s+thing|second)", (("first", "thing"), ("second",))),  # a plain group is the same regex
+        (r"(first\s+thing|second)\s+x", ()),  # alternatives inside a group followed by more: no safe run
+        (r"x\d+y", ()),
+    ],
+)
+def test_literal_alternatives(pattern: str, alternatives: tuple[tuple[str, ...], ...]) -> None:
+    from triagebot.core.classify import literal_alternatives
+
+    assert literal_alternatives(pattern) == alternatives
+
+
 def test_rule_pre_check_never_hides_a_match(kb) -> None:  # type: ignore[no-untyped-def]
     import re
 
-    from triagebot.core.classify import required_literals
+    from triagebot.core.classify import literal_alternatives, required_literals
 
     texts = [e for t in kb.tips for e in t.examples] + list(kb.out_of_scope)
     matched = 0
     for tip in kb.tips:
         for symptom in tip.symptoms:
             literals, pattern = required_literals(symptom.pattern), re.compile(symptom.pattern)
+            alternatives = literal_alternatives(symptom.pattern)
             for text in texts:
                 if pattern.search(text):
                     matched += 1
-                    assert all(literal in text.lower() for literal in literals), (symptom.pattern, text[:80])
+                    low = text.lower()
+                    assert all(literal in low for literal in literals), (symptom.pattern, text[:80])
+                    assert not alternatives or any(all(n in low for n in alt) for alt in alternatives)
     assert matched > 100
+
+
+def test_every_rule_has_a_pre_check(kb) -> None:  # type: ignore[no-untyped-def]
+    """No shipped rule runs its regex on every text: each has literals to look for first."""
+    from triagebot.core.classify import literal_alternatives
+
+    unguarded = [s.pattern for t in kb.tips for s in t.symptoms if not literal_alternatives(s.pattern)]
+    assert unguarded == []
 
 
 def test_messages_and_results_survive_the_trip_between_processes(engine: Engine) -> None:

@@ -82,40 +82,55 @@ def _report_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-# (name, training options, classifier mode): each row retrains in memory without one part
-ABLATION: tuple[tuple[str, dict[str, Any], str], ...] = (
-    ("both (all blocks, rules)", {}, "both"),
-    ("rules only", {}, "rules"),
-    ("model only", {"use_rules": False}, "model"),
-    ("without chars block", {"blocks": ("words", "head", "logs")}, "both"),
-    ("without words block", {"blocks": ("chars", "head", "logs")}, "both"),
-    ("without head block", {"blocks": ("chars", "words", "logs")}, "both"),
-    ("without logs block", {"blocks": ("chars", "words", "head")}, "both"),
-    ("without class weights", {"class_weight": None}, "both"),
+# (name, training options, classifier mode, what else is left out): each row retrains in memory
+# without one part, or ranks without one of the checks that follow the scores
+ABLATION: tuple[tuple[str, dict[str, Any], str, str], ...] = (
+    ("both (all blocks, rules, applicability)", {}, "both", ""),
+    ("rules only", {}, "rules", ""),
+    ("model only", {"use_rules": False}, "model", ""),
+    ("without chars block", {"blocks": ("words", "head", "logs")}, "both", ""),
+    ("without words block", {"blocks": ("chars", "head", "logs")}, "both", ""),
+    ("without head block", {"blocks": ("chars", "words", "logs")}, "both", ""),
+    ("without logs block", {"blocks": ("chars", "words", "head")}, "both", ""),
+    ("without class weights", {"class_weight": None}, "both", ""),
+    ("without applicability", {}, "both", "applicability"),
+    ("without rule exceptions (unless)", {}, "both", "unless"),
 )
 
 
 def ablation_rows(ctx: CliContext, messages: list[InboundMessage], golds: list[Gold]) -> list[dict[str, Any]]:
-    """Retrain without each part in turn and score the labelled file: what each part earns."""
+    """Retrain without each part in turn and score the labelled file: what each part earns.
+
+    Every variant ranks as triage does, tips ruled out by the post's stated details left out
+    (`Applicability`), except the variant without it.
+    """
+    from triagebot.core.applicability import Applicability
     from triagebot.core.classify import Classifier, SymptomRules
+    from triagebot.core.details import DetailExtractor
     from triagebot.core.training import train_model
     from triagebot.kbfiles import load_knowledge_base
 
     knowledge = load_knowledge_base(ctx.settings.paths.knowledge)
-    rules = SymptomRules(knowledge)
     questions = [make_question(m.subject, m.text) for m in messages]
+    extractor = DetailExtractor.from_kb(knowledge)
+    reports = [
+        extractor.extract(m.subject, m.text, (q.prose, q.log_lines))
+        for m, q in zip(messages, questions, strict=True)
+    ]
+    scope = Applicability(knowledge)
     rows: list[dict[str, Any]] = []
     trained: dict[str, Any] = {}
-    for name, options, mode in ABLATION:
+    for name, options, mode, without in ABLATION:
         key = json.dumps(options, sort_keys=True)
         if key not in trained:
             trained[key] = train_model(knowledge, **options)
+        rules = SymptomRules(knowledge, exceptions=without != "unless")
         classifier = Classifier(trained[key], rules, mode=mode)
+        left_out = [{} if without == "applicability" else scope.left_out(r) for r in reports]
         scored = classifier.score_many(questions)
-        results = classifier.classify_many(questions)
         preds = [
-            Predicted(tuple(t.tip_id for t in r.tips), s.scores, {})
-            for r, s in zip(results, scored, strict=True)
+            Predicted(tuple(t.tip_id for t in classifier.rank(s, out).tips), _applicable(s.scores, out), {})
+            for s, out in zip(scored, left_out, strict=True)
         ]
         report = evaluate(golds, preds, classifier.threshold)
         rows.append(
@@ -158,7 +173,8 @@ def _ablation_text(rows: list[dict[str, Any]]) -> str:
     "--ablation",
     is_flag=True,
     help="Instead, retrain in memory without each part (rules, model, each feature block, class "
-    "weights) and print what each variant scores (slow: one training per variant).",
+    "weights; applicability and rule exceptions without retraining) and print what each variant "
+    "scores (slow: one training per variant).",
 )
 @click.pass_obj
 def eval_command(ctx: CliContext, file: Path | None, as_json: bool, archive: bool, ablation: bool) -> None:

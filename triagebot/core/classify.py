@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -307,7 +308,8 @@ class _Rule:
     pattern: re.Pattern[str]
     label: str
     confidence: float
-    needs: tuple[str, ...]  # lower-case literals every match contains (none when none could be found)
+    # per alternative, the lower-case literals a match of it contains; () when some alternative has none
+    needs: tuple[tuple[str, ...], ...]
     unless: re.Pattern[str] | None = None  # a text matching this too does not count (`Symptom.unless`)
 
 
@@ -318,10 +320,34 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     one can skip the regex. Runs inside groups, classes or repeats are not used, nor runs shorter
     than four characters; () means there is no safe run.
     """
-    try:
-        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
-    except (re.error, AttributeError):
+    parsed = _parse(pattern)
+    return _literal_runs(parsed) if parsed is not None else ()
+
+
+def literal_alternatives(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """For a regex of alternatives (`a|b`), each one's `required_literals`; else the regex's own, alone.
+
+    A text the regex matches contains all the runs of at least one alternative; () means some
+    alternative has no safe run, so there is no pre-check.
+    """
+    parsed = _parse(pattern)
+    if parsed is None:
         return ()
+    if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH":
+        alternatives = tuple(_literal_runs(branch) for branch in parsed[0][1][1])
+    else:
+        alternatives = (_literal_runs(parsed),)
+    return alternatives if all(alternatives) else ()
+
+
+def _parse(pattern: str) -> Any:
+    try:
+        return re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return None
+
+
+def _literal_runs(parsed: Any) -> tuple[str, ...]:
     runs: list[str] = []
     run: list[str] = []
     for op, argument in [*parsed, (None, None)]:  # the sentinel ends the last run
@@ -338,47 +364,52 @@ def required_literals(pattern: str) -> tuple[str, ...]:
 class SymptomRules:
     """Exact error strings and log lines from the knowledge base, compiled once.
 
-    Each rule's regex runs only on texts holding all the literals it requires (`required_literals`).
-    Rules are filed under their longest literal, so each text is searched once per distinct
-    literal rather than once per rule, and only the few rules filed under a found literal go on.
+    Each rule's regex runs only on texts holding all the literals one of its alternatives requires
+    (`literal_alternatives`). Rules are filed under the longest literal of each alternative, so each
+    text is searched once per distinct literal rather than once per rule, and only the few rules
+    filed under a found literal go on. With `exceptions=False` a rule's `unless` is ignored (for the
+    ablation study).
     """
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, *, exceptions: bool = True) -> None:
         self._rules = tuple(
             _Rule(
                 tip.id,
                 re.compile(symptom.pattern),
                 symptom.label,
                 symptom.confidence,
-                required_literals(symptom.pattern),
-                re.compile(symptom.unless) if symptom.unless else None,
+                literal_alternatives(symptom.pattern),
+                re.compile(symptom.unless) if symptom.unless and exceptions else None,
             )
             for tip in kb.tips
             for symptom in tip.symptoms
         )
-        self._unguarded = tuple(index for index, rule in enumerate(self._rules) if not rule.needs)
-        by_literal: dict[str, list[int]] = {}
+        self._unguarded = frozenset(index for index, rule in enumerate(self._rules) if not rule.needs)
+        by_literal: dict[str, set[int]] = {}
         for index, rule in enumerate(self._rules):
-            if rule.needs:
-                by_literal.setdefault(rule.needs[0], []).append(index)
-        self._by_literal = {literal: tuple(indices) for literal, indices in by_literal.items()}
+            for needs in rule.needs:
+                by_literal.setdefault(needs[0], set()).add(index)
+        self._by_literal = {literal: frozenset(indices) for literal, indices in by_literal.items()}
 
     def match(self, text: str) -> dict[str, tuple[float, tuple[str, ...]]]:
         """Tip id → (highest confidence, labels of the rules that matched)."""
         text = text[:RULE_TEXT_LIMIT]
         lowered = text.lower()
-        candidates = list(self._unguarded)
+        candidates = set(self._unguarded)
         for literal, indices in self._by_literal.items():
             if literal in lowered:
-                candidates.extend(indices)
+                candidates |= indices
         found: dict[str, tuple[float, tuple[str, ...]]] = {}
         for index in sorted(candidates):  # in knowledge-base order, as the labels are listed
             rule = self._rules[index]
-            if all(literal in lowered for literal in rule.needs[1:]) and rule.pattern.search(text):
-                if rule.unless is not None and rule.unless.search(text):
-                    continue
-                confidence, labels = found.get(rule.tip_id, (0.0, ()))
-                found[rule.tip_id] = (max(confidence, rule.confidence), (*labels, rule.label))
+            if rule.needs and not any(all(n in lowered for n in needs) for needs in rule.needs):
+                continue
+            if not rule.pattern.search(text):
+                continue
+            if rule.unless is not None and rule.unless.search(text):
+                continue
+            confidence, labels = found.get(rule.tip_id, (0.0, ()))
+            found[rule.tip_id] = (max(confidence, rule.confidence), (*labels, rule.label))
         return found
 
 
