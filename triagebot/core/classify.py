@@ -136,7 +136,8 @@ class FeatureBlock:
             return grams
         tokens = re.findall(self.token_pattern or r"(?u)\b\w\w+\b", text)
         for n in range(low, high + 1):
-            grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)] if n > 1 else tokens
+            # n-grams as n shifted copies zipped together (the shorter copies end it)
+            grams += map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False)) if n > 1 else tokens
         return grams
 
 

@@ -190,8 +190,10 @@ def _range_label(versions: VersionRange, language: str) -> str:
 
 def _tidy(text: str) -> str:
     """Trim trailing spaces and collapse three or more newlines."""
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+    text = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    while "\n\n\n" in text:  # each pass shortens every run of three or more by at least one
+        text = text.replace("\n\n\n", "\n\n")
+    return text + "\n"
 
 
 def split_message(text: str, limit: int) -> tuple[str, ...]:

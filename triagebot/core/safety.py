@@ -17,6 +17,8 @@ ZERO_WIDTH_SPACE = "\u200b"
 _MENTION = re.compile(
     r"@(everyone|here|channel)\b|<!(channel|everyone|here)(?:\|[^>]*)?>|<!subteam\^[^>]*>|<@[UW]\w+>"
 )
+# Every match of _MENTION starts with one of these.
+_MENTION_MARKS = ("@everyone", "@here", "@channel", "<!", "<@")
 # What a browser (or Slack's mrkdwn) would take for the start of a tag, a comment or a declaration.
 _MARKUP = re.compile(r"<(?=[A-Za-z/!?@#])")
 
@@ -28,6 +30,8 @@ def defuse_mentions(text: str) -> str:
         >>> defuse_mentions("@here look") == "@\\u200bhere look"
         True
     """
+    if not any(mark in text for mark in _MENTION_MARKS):  # most text: no need to scan it
+        return text
     return _MENTION.sub(lambda m: m.group(0)[0] + ZERO_WIDTH_SPACE + m.group(0)[1:], text)
 
 
