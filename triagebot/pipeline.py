@@ -12,9 +12,11 @@ any number of them on one database never triage the same message twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol, TypeVar
@@ -24,6 +26,7 @@ from triagebot.core.threads import starter_question
 from triagebot.errors import InputError, StoreError
 from triagebot.ingest.records import ReadProblem
 from triagebot.store import (
+    Claim,
     Placer,
     Recorded,
     Store,
@@ -306,48 +309,33 @@ def work(
         raise InputError("batch size must be at least 1")
     summary = WorkSummary()
     waiting_on_others = False
+    recording: tuple[Claim, Future[Recorded]] | None = None  # the batch being recorded meanwhile
 
     def attempt(action: Callable[[], _T], what: str) -> _T | None:
         return _attempt(action, what, retry_cap=retry_cap, should_stop=should_stop, sleep=sleep)
 
-    while should_stop is None or not should_stop():
-        claim = attempt(lambda: store.claim(worker_id, batch, stale_after=stale_after), "claiming messages")
-        if claim is None:
-            break
-        if not claim.message_pks:
-            if until_empty:
-                held = attempt(store.claimed, "counting claimed messages")
-                if not held:
-                    break
-                if not waiting_on_others:
-                    log.warning(
-                        "%d messages are claimed by other workers; waiting for them, or for their claims "
-                        "to go stale after %s",
-                        held,
-                        stale_after,
-                    )
-                    waiting_on_others = True
-            sleep(poll_seconds)
-            continue
-        waiting_on_others = False
+    def give_back(claim: Claim) -> None:
         try:
-            inputs = store.triage_inputs(claim.message_pks)
-            done = _triage(engine, inputs)
-            recorded = store.record_triage(
-                done, model_version=engine.model_version, actor=worker_id, claim=claim
-            )
+            store.release(claim)
+        except StoreError:
+            log.warning("could not release claim %s; it will be taken over after it times out", claim.token)
+
+    def settle() -> None:
+        """Wait for the batch being recorded and count it; a store error gives its claim back."""
+        nonlocal recording, summary
+        if recording is None:
+            return
+        claim, future = recording
+        recording = None
+        try:
+            recorded = future.result()
         except BaseException as exc:
-            try:
-                store.release(claim)
-            except StoreError:
-                log.warning(
-                    "could not release claim %s; it will be taken over after it times out", claim.token
-                )
+            give_back(claim)
             if not isinstance(exc, StoreError):
                 raise
             log.warning("batch of claim %s failed: %s; retrying", claim.token, exc)
             sleep(RETRY_FIRST)
-            continue
+            return
         summary = WorkSummary(
             batches=summary.batches + 1,
             triaged=summary.triaged + recorded.recorded,
@@ -357,4 +345,68 @@ def work(
         )
         if progress is not None:
             progress(summary)
+
+    # Where the database is a server (PostgreSQL), a batch's results are written while the next
+    # batch is triaged, so the worker's core and the server's run side by side; SQLite would only
+    # make the two writers wait for each other.
+    recorder = ThreadPoolExecutor(max_workers=1) if store.writes_in_parallel else None
+    try:
+        while should_stop is None or not should_stop():
+            claim = attempt(
+                lambda: store.claim(worker_id, batch, stale_after=stale_after), "claiming messages"
+            )
+            if claim is None:
+                break
+            if not claim.message_pks:
+                settle()  # our own batch still being recorded is no other worker's claim
+                if until_empty:
+                    held = attempt(store.claimed, "counting claimed messages")
+                    if not held:
+                        break
+                    if not waiting_on_others:
+                        log.warning(
+                            "%d messages are claimed by other workers; waiting for them, or for their "
+                            "claims to go stale after %s",
+                            held,
+                            stale_after,
+                        )
+                        waiting_on_others = True
+                sleep(poll_seconds)
+                continue
+            waiting_on_others = False
+            try:
+                done = _triage(engine, store.triage_inputs(claim.message_pks))
+            except BaseException as exc:
+                give_back(claim)
+                if not isinstance(exc, StoreError):
+                    raise
+                log.warning("batch of claim %s failed: %s; retrying", claim.token, exc)
+                sleep(RETRY_FIRST)
+                continue
+            settle()
+
+            def record(claim: Claim = claim, done: list[tuple[int, TriageResult]] = done) -> Recorded:
+                version = engine.model_version
+                return store.record_triage(done, model_version=version, actor=worker_id, claim=claim)
+
+            recording = (claim, recorder.submit(record) if recorder else _done_now(record))
+            if recorder is None:
+                settle()
+        settle()
+    finally:
+        if recorder is not None:
+            if recording is not None:  # stopped by an error: the batch in flight still gets recorded
+                with contextlib.suppress(BaseException):
+                    settle()
+            recorder.shutdown(wait=True)
     return summary
+
+
+def _done_now(action: Callable[[], _T]) -> Future[_T]:
+    """`action` run here and now, its outcome held in a finished Future (the path without a recorder)."""
+    future: Future[_T] = Future()
+    try:
+        future.set_result(action())
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future

@@ -288,3 +288,72 @@ def test_store_errors_are_logged_and_retried_with_backoff(
         "claiming messages failed: database error: server closed the connection; retrying in 1 s"
     )
     assert len(caplog.records) == 3
+
+
+def test_results_are_recorded_beside_the_next_batch_where_the_database_allows(
+    db_url: str, engine: Engine
+) -> None:
+    """On PostgreSQL a batch is written by a second thread while the next is triaged; on SQLite in turn."""
+    waiting = _fill(db_url, 120)
+    store = open_store(db_url)
+    real_record, threads = store.record_triage, []
+
+    def noted_record(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real_record(*args, **kwargs)
+
+    store.record_triage = noted_record  # type: ignore[method-assign]
+    try:
+        summary = work(store, engine, "w", batch=10, until_empty=True)
+    finally:
+        store.close()
+    assert summary.triaged == waiting and summary.batches == len(threads) > 1
+    assert set(threads) == ({False} if store.writes_in_parallel else {True})
+    assert store.writes_in_parallel is db_url.startswith("postgresql")
+    _check_exactly_once(db_url, waiting, ["w"])
+
+
+def test_a_batch_whose_results_cannot_be_written_is_given_back_and_done_again(
+    store: Store, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest(archive_records(60, seed=5), store, None, batch_size=100)
+    waiting = store.untriaged()
+    real_record, failures = store.record_triage, iter([None, StoreError("database error: connection reset")])
+
+    def flaky_record(*args, **kwargs):  # type: ignore[no-untyped-def]
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_record(*args, **kwargs)
+
+    store.record_triage = flaky_record  # type: ignore[method-assign]
+    naps: list[float] = []
+    with caplog.at_level(logging.WARNING, logger="triagebot.pipeline"):
+        summary = work(store, engine, "w", batch=5, until_empty=True, sleep=naps.append)
+    assert summary.triaged == waiting and naps == [1.0]
+    assert [r.getMessage() for r in caplog.records][0].endswith(
+        "failed: database error: connection reset; retrying"
+    )
+    assert store.untriaged() == 0 and store.claimed() == 0
+    assert store.row_counts()["triage_results"] == waiting
+
+
+def test_the_batch_in_flight_is_still_recorded_when_the_next_fails(store: Store, engine: Engine) -> None:
+    ingest(archive_records(60, seed=5), store, None, batch_size=100)
+    waiting = store.untriaged()
+    calls = 0
+
+    class FailsSecond:
+        model_version = engine.model_version
+
+        def triage_batch(self, messages):  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise RuntimeError("model exploded")
+            return engine.triage_batch(messages)
+
+    with pytest.raises(RuntimeError, match="exploded"):
+        work(store, FailsSecond(), "w", batch=5, until_empty=True)  # type: ignore[arg-type]
+    assert store.row_counts()["triage_results"] == 5  # the first batch, written while the second ran
+    assert store.untriaged() == waiting - 5 and store.claimed() == 0  # the second's claim given back

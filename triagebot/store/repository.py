@@ -335,6 +335,14 @@ class Store:
         return self.engine.dialect.name
 
     @property
+    def writes_in_parallel(self) -> bool:
+        """Whether two threads can write at once without one waiting for the other's commit.
+
+        True for PostgreSQL (row locks); SQLite has one writer at a time.
+        """
+        return self.dialect == "postgresql"
+
+    @property
     def display_url(self) -> str:
         """The URL with any password hidden, for messages."""
         return self.engine.url.render_as_string(hide_password=True)
