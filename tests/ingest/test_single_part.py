@@ -26,6 +26,9 @@ TAKEN = {
     "empty body": b"From: a@example.org\nSubject: x\n\n",
     "duplicate headers": b"Received: one\nReceived: two\nSubject: x\nSubject: y\n\nbody\n",
     "form feed in body": b"Subject: x\n\nbefore\x0cafter\nline\x1cend\n",
+    "empty values": b"Subject:\nX-Blank: \t \nX-Colons: a: b:c\nFrom: a@example.org\n\nbody\n",
+    "empty values, crlf": b"Subject:\r\nX-Blank:  \r\nX-Tab:\tv \r\n\r\nbody\r\n",
+    "folded, crlf": b"Subject: one\r\n two\r\n\t three \r\nFrom: a@example.org\r\n\r\nbody\r\n",
 }
 
 DECLINED = {

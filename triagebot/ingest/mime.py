@@ -368,25 +368,37 @@ def _parse_single_part(data: bytes) -> Message | None:
     if _ODD_BREAK.search(header_block) or header_block.startswith("From "):
         return None
     msg = Message()
-    field: list[str] = []
+    field: list[str] = []  # the lines of one field, without their line breaks
     for bare in header_block.split("\n")[:-1]:  # other line breaks were ruled out above
-        line = bare + "\n"
-        if not _HEADER_FIELD.match(line):
+        if not _HEADER_FIELD.match(bare):
             return None
-        if line[0] in " \t":
+        if bare[0] in " \t":
             if not field:
                 return None
-            field.append(line)
+            field.append(bare)
             continue
         if field:
-            msg.set_raw(*policy.compat32.header_source_parse(field))
-        field = [line]
+            msg.set_raw(*_field(field))
+        field = [bare]
     if field:
-        msg.set_raw(*policy.compat32.header_source_parse(field))
+        msg.set_raw(*_field(field))
     if msg.get_content_maintype() in _NESTED:
         return None
     msg.set_payload(body)
     return msg
+
+
+def _field(lines: list[str]) -> tuple[str, str]:
+    """(name, value) of one header field, as `compat32.header_source_parse` gives it for these lines.
+
+    A field on one line (nearly all) is split here; a folded one goes to the policy, line breaks
+    put back.
+    """
+    if len(lines) == 1:
+        name, value = lines[0].split(":", 1)
+        return name, value.lstrip(" \t").rstrip("\r\n")
+    name, value = policy.compat32.header_source_parse([f"{line}\n" for line in lines])
+    return name, value
 
 
 _BODY_PREFERENCE = ("plain", "html")
