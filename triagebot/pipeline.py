@@ -299,7 +299,9 @@ def work(
     hold claims this worker keeps polling, so it finishes what they finish and takes over, once
     stale, what a dead worker left. Store errors (a database restarting) are logged and retried with
     backoff up to `retry_cap` seconds; a result recorded twice is impossible because recording
-    checks the claim.
+    checks the claim. Where the store writes in parallel (PostgreSQL), each batch's results are
+    written by a second thread while the next batch is triaged; a batch whose results cannot be
+    written gives its claim back and is done again.
 
     Example:
         >>> work(store, engine, "worker-1", until_empty=True).triaged  # doctest: +SKIP
@@ -314,11 +316,16 @@ def work(
     def attempt(action: Callable[[], _T], what: str) -> _T | None:
         return _attempt(action, what, retry_cap=retry_cap, should_stop=should_stop, sleep=sleep)
 
-    def give_back(claim: Claim) -> None:
+    def failed(claim: Claim, exc: BaseException) -> None:
+        """Give the claim back; a store error is logged and waited out, anything else raised."""
         try:
             store.release(claim)
         except StoreError:
             log.warning("could not release claim %s; it will be taken over after it times out", claim.token)
+        if not isinstance(exc, StoreError):
+            raise exc
+        log.warning("batch of claim %s failed: %s; retrying", claim.token, exc)
+        sleep(RETRY_FIRST)
 
     def settle() -> None:
         """Wait for the batch being recorded and count it; a store error gives its claim back."""
@@ -330,11 +337,7 @@ def work(
         try:
             recorded = future.result()
         except BaseException as exc:
-            give_back(claim)
-            if not isinstance(exc, StoreError):
-                raise
-            log.warning("batch of claim %s failed: %s; retrying", claim.token, exc)
-            sleep(RETRY_FIRST)
+            failed(claim, exc)
             return
         summary = WorkSummary(
             batches=summary.batches + 1,
@@ -377,11 +380,7 @@ def work(
             try:
                 done = _triage(engine, store.triage_inputs(claim.message_pks))
             except BaseException as exc:
-                give_back(claim)
-                if not isinstance(exc, StoreError):
-                    raise
-                log.warning("batch of claim %s failed: %s; retrying", claim.token, exc)
-                sleep(RETRY_FIRST)
+                failed(claim, exc)
                 continue
             settle()
 
