@@ -314,22 +314,13 @@ class _Rule:
     unless: re.Pattern[str] | None = None  # a text matching this too does not count (`Symptom.unless`)
 
 
-def required_literals(pattern: str) -> tuple[str, ...]:
-    """The literal runs at the top level of a regex, lower-cased and longest first: a cheap pre-check.
-
-    Any text the regex matches contains every one of these runs (ignoring case), so a text missing
-    one can skip the regex. Runs inside groups, classes or repeats are not used, nor runs shorter
-    than four characters; () means there is no safe run.
-    """
-    parsed = _parse(pattern)
-    return _literal_runs(parsed) if parsed is not None else ()
-
-
 def literal_alternatives(pattern: str) -> tuple[tuple[str, ...], ...]:
-    """For a regex of alternatives (`a|b`), each one's `required_literals`; else the regex's own, alone.
+    """The literal runs a match must contain, lower-cased and longest first, per top-level alternative.
 
-    A text the regex matches contains all the runs of at least one alternative; () means some
-    alternative has no safe run, so there is no pre-check.
+    A text the regex matches contains (ignoring case) every run of at least one alternative, so a
+    text holding none of them can skip the regex. A regex without top-level `|` is one alternative.
+    Runs inside groups, classes or repeats are not used, nor runs shorter than four characters;
+    () means some alternative has no safe run, so there is no pre-check.
     """
     parsed = _parse(pattern)
     if parsed is None:
