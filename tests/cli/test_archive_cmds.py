@@ -372,7 +372,13 @@ def test_ctrl_c_during_ingest_says_what_was_stored_and_how_to_resume(tmp_path: P
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGEBOT_", "SLACK_", "DISCORD_"))}
     env["PYTHONPATH"] = str(ROOT)
     url = f"sqlite:///{tmp_path}/stopped.sqlite3"
-    command = [sys.executable, "-c", "from triagebot.cli import main; main()", "--db", url, "ingest"]
+    # Ctrl-C as a terminal delivers it, even when these tests run where SIGINT is ignored (a
+    # background job of a non-interactive shell), which a child would inherit
+    program = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from triagebot.cli import main; main()"
+    )
+    command = [sys.executable, "-c", program, "--db", url, "ingest"]
     proc = subprocess.Popen(
         [*command, str(archive), "--no-triage", "--batch-size", "20"],
         cwd=tmp_path,
