@@ -36,3 +36,24 @@ def test_templates_and_models_flags_are_used(tmp_path: Path) -> None:
     trained = CliRunner().invoke(cli, ["--models", str(tmp_path / "models"), "train", "--json"])
     assert trained.exit_code == 0, trained.output
     assert sorted(p.name for p in (tmp_path / "models").iterdir())
+
+
+def test_a_library_logging_the_interrupt_adds_no_traceback() -> None:
+    """Ctrl-C can land while a library (SQLAlchemy's pool, say) logs what it caught: only that record goes."""
+    import logging
+    import sys
+
+    from triagebot.cli import drop_interrupt_tracebacks
+
+    def record_of(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            return logging.LogRecord(
+                "sqlalchemy.pool", logging.ERROR, "x", 1, "reset failed", None, sys.exc_info()
+            )
+
+    assert drop_interrupt_tracebacks(record_of(KeyboardInterrupt())) is False
+    assert drop_interrupt_tracebacks(record_of(ValueError("a real problem"))) is True
+    plain = logging.LogRecord("triagebot.pipeline", logging.WARNING, "x", 1, "retrying", None, None)
+    assert drop_interrupt_tracebacks(plain) is True

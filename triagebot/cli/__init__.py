@@ -117,6 +117,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def drop_interrupt_tracebacks(record: logging.LogRecord) -> bool:
+    """Logging filter: leave out a record about a KeyboardInterrupt (a library that saw Ctrl-C arrive).
+
+    The command reports the interrupt itself ("Interrupted. Stored before stopping: ..."); the
+    library's record would only add a traceback to it.
+    """
+    kind = record.exc_info[0] if record.exc_info else None
+    return kind is None or not issubclass(kind, KeyboardInterrupt)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
@@ -168,6 +178,8 @@ def cli(
     """
     if not logging.getLogger().handlers:  # warnings (a worker retrying, say) as one-line messages
         logging.basicConfig(level=logging.WARNING, format="triagebot: %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(drop_interrupt_tracebacks)
     if config_path is None and Path("triagebot.toml").is_file():
         config_path = Path("triagebot.toml")
     try:
