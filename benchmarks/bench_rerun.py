@@ -29,9 +29,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from tests.pg import PgServer
 
 KILL_AFTER = 3.0  # seconds into the ingest when it is killed
 SURVIVOR_WAIT = 5.0  # seconds a killed run's processes get to go away
@@ -112,8 +116,8 @@ def killed(checkout: Checkout, mbox: Path, work: Path, round_no: int) -> tuple[f
     return seconds, total == distinct, left
 
 
-def pg_worker(checkout: Checkout, mbox: Path, server: object) -> float:
-    url = server.fresh_database()  # type: ignore[attr-defined]
+def pg_worker(checkout: Checkout, mbox: Path, server: PgServer) -> float:
+    url = server.fresh_database()
     checkout.run("--db", url, "ingest", str(mbox), "--no-triage")
     return checkout.run("--db", url, "work", "--until-empty")
 

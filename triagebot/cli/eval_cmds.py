@@ -117,7 +117,8 @@ def ablation_rows(ctx: CliContext, messages: list[InboundMessage], golds: list[G
         extractor.extract(m.subject, m.text, (q.prose, q.log_lines))
         for m, q in zip(messages, questions, strict=True)
     ]
-    scope = Applicability(knowledge)
+    scoped = [Applicability(knowledge).left_out(r) for r in reports]
+    unscoped: list[Mapping[str, str]] = [{} for _ in reports]
     rows: list[dict[str, Any]] = []
     trained: dict[str, Any] = {}
     for name, options, mode, without in ABLATION:
@@ -126,7 +127,7 @@ def ablation_rows(ctx: CliContext, messages: list[InboundMessage], golds: list[G
             trained[key] = train_model(knowledge, **options)
         rules = SymptomRules(knowledge, exceptions=without != "unless")
         classifier = Classifier(trained[key], rules, mode=mode)
-        left_out = [{} if without == "applicability" else scope.left_out(r) for r in reports]
+        left_out = unscoped if without == "applicability" else scoped
         scored = classifier.score_many(questions)
         preds = [
             Predicted(tuple(t.tip_id for t in classifier.rank(s, out).tips), _applicable(s.scores, out), {})

@@ -397,8 +397,7 @@ def _field(lines: list[str]) -> tuple[str, str]:
     if len(lines) == 1:
         name, value = lines[0].split(":", 1)
         return name, value.lstrip(" \t").rstrip("\r\n")
-    name, value = policy.compat32.header_source_parse([f"{line}\n" for line in lines])
-    return name, value
+    return policy.compat32.header_source_parse([f"{line}\n" for line in lines])
 
 
 _BODY_PREFERENCE = ("plain", "html")
