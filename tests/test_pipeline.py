@@ -15,7 +15,7 @@ from triagebot.core.models import Action, Channel, Detail, InboundMessage, Langu
 from triagebot.errors import InputError
 from triagebot.ingest.archive import read_paths
 from triagebot.ingest.records import ReadProblem
-from triagebot.pipeline import IngestSummary, TriageAhead, TriageEngine, ingest, work
+from triagebot.pipeline import IngestSummary, ThreadGuess, TriageAhead, TriageEngine, ingest, work
 from triagebot.review import approve, show
 from triagebot.store import ReviewStatus, Store, TriageState, open_store
 
@@ -148,7 +148,7 @@ def test_triage_ahead_stores_exactly_what_triage_in_place_stores(tmp_path: Path,
     counting = _Counting(engine)
     ahead = TriageAhead(counting)
     ahead.take(ahead.prepare(records))
-    prepared = len(counting.seen)
+    prepared = list(counting.seen)
     for url, used in ((plain_url, engine), (ahead_url, ahead)):
         opened = open_store(url)
         try:
@@ -156,27 +156,62 @@ def test_triage_ahead_stores_exactly_what_triage_in_place_stores(tmp_path: Path,
         finally:
             opened.close()
     assert dump(ahead_url) == dump(plain_url)
-    assert prepared > 10 and ahead.reused == prepared  # every starter came from the prepared results
-    assert len(counting.seen) > prepared  # follow-ups were triaged in place
+    assert len(prepared) > 10 and "details@example.org" in prepared  # starters and a follow-up
+    assert ahead.reused == len(prepared)  # every guess was right
+    assert counting.seen == prepared, "nothing was left to triage in place"
 
 
-def test_triage_ahead_prepares_only_what_must_start_a_question(engine: Engine) -> None:
+def test_triage_ahead_prepares_starters_and_the_askers_follow_ups(engine: Engine) -> None:
     counting = _Counting(engine)
     ahead = TriageAhead(counting)
+    bob = "Bob <bob@example.org>"
     records = [
         record("new@x", "Install fails", ACCESS_DENIED),
-        record("re@x", "Re: Install fails", "me too", in_reply_to="new@x"),
-        record("refs@x", "Install fails", "still", references=("new@x",)),
-        record("subject@x", "RE: [cloudstack-ja] インストール", "追加情報です"),
+        record("re@x", "Re: Install fails", "me too, on 4.18", in_reply_to="new@x"),
+        record("refs@x", "Install fails", "still", references=("new@x", "re@x")),
+        record("re@x", "Re: Install fails", "me too, on 4.18", in_reply_to="new@x"),  # read twice
+        record(
+            "subject@x", "RE: [cloudstack-ja] インストール", "追加情報です"
+        ),  # joins by subject: not guessed
+        record("other@x", "DB setup", ACCESS_DENIED),
+        record("answer@x", "Re: DB setup", "check the root password", bob, in_reply_to="other@x"),
+        record("late@x", "Re: DB setup", "that worked", in_reply_to="answer@x"),  # after an answer
+        record("notice@x", "Re: meeting", "see you", bob, in_reply_to="unseen@x"),  # parent unknown
     ]
     prepared = ahead.prepare([*records, ReadProblem("x#9", "broken")])
-    assert counting.seen == ["new@x"] and len(prepared) == 1
+    assert counting.seen == ["new@x", "re@x", "refs@x", "other@x"]
+    assert [(subject, text) for (_, subject, text), _ in prepared] == [
+        ("Install fails", ACCESS_DENIED),
+        ("Install fails", f"{ACCESS_DENIED}\n\nme too, on 4.18"),
+        ("Install fails", f"{ACCESS_DENIED}\n\nme too, on 4.18\n\nstill"),
+        ("DB setup", ACCESS_DENIED),
+    ]
     ahead.take(prepared)
     first = InboundMessage(Channel.EMAIL, "users", "new@x", "Install fails", ACCESS_DENIED)
     other = InboundMessage(Channel.EMAIL, "users", "other@x", "Install fails", "something else")
     results = ahead.triage_batch([first, other])
-    assert counting.seen == ["new@x", "other@x"] and ahead.reused == 1
+    assert counting.seen[4:] == ["other@x"] and ahead.reused == 1
     assert results == engine.triage_batch([first, other])
+
+
+def test_triage_ahead_follows_threads_through_batches_it_had_no_time_for(engine: Engine) -> None:
+    counting = _Counting(engine)
+    ahead = TriageAhead(counting)
+    assert ahead.prepare([record("new@x", "Install fails", ACCESS_DENIED)], lambda: False) == []
+    assert counting.seen == []
+    prepared = ahead.prepare([record("re@x", "Re: Install fails", "me too", in_reply_to="new@x")])
+    assert [text for (_, _, text), _ in prepared] == [f"{ACCESS_DENIED}\n\nme too"]
+
+
+def test_thread_guess_holds_a_bounded_amount_of_text() -> None:
+    guess = ThreadGuess(max_chars=100, max_ids=3)
+    for i in range(3):
+        assert guess.question(record(f"q{i}@x", f"Question {i}", "x" * 40)) is not None
+    # q0 was let go (three threads of 50 characters do not fit in 100), so its follow-up is not guessed
+    assert guess.question(record("f0@x", "Re: Question 0", "more", in_reply_to="q0@x")) is None
+    assert guess.question(record("f2@x", "Re: Question 2", "more", in_reply_to="q2@x")) is not None
+    # only the last three ids are remembered: q1's id is gone, so a reply to it finds no thread
+    assert guess.question(record("f1@x", "Re: Question 1", "more", in_reply_to="q1@x")) is None
 
 
 def test_triage_ahead_keeps_a_bounded_number_of_results(engine: Engine) -> None:

@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Protocol, TypeVar
 
 from triagebot.core.models import Channel, InboundMessage, TriageResult
-from triagebot.core.threads import starter_question
+from triagebot.core.threads import Role, ThreadFacts, author_key, parent_ids, role_in, starter_question
 from triagebot.errors import InputError, StoreError
 from triagebot.ingest.records import ReadProblem
 from triagebot.store import (
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH = 500
 DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_MESSAGE_ID = 998
+SPARE_CHUNK = 32  # messages triaged ahead between two checks that the caller is still busy
 INGEST_ACTOR = "ingest"
 # The source of a message that names none (mail without a List-Id, say) when no `source` is given.
 DEFAULT_SOURCES = {Channel.EMAIL: "mail", Channel.SLACK: "slack", Channel.DISCORD: "discord"}
@@ -71,15 +72,85 @@ def _key(message: InboundMessage) -> _Key:
     return message.channel, message.subject, message.text
 
 
+@dataclass(slots=True)
+class _Guessed:
+    """A question thread as the reading process has seen it so far."""
+
+    subject: str
+    asker: str
+    text: str  # the asker's messages joined as the store joins them
+    answered: bool = False
+    size: int = 0  # characters held for this thread
+
+
+class ThreadGuess:
+    """Guess, in the reading process, what each record will be triaged with once stored.
+
+    A record that must start a question is triaged with its own words (`starter_question`). A
+    follow-up by the asker in a question thread nobody else has answered is triaged with the
+    thread's asker messages joined in order, under the thread's subject: the same threading rules
+    (`role_in`), applied to the records read in this run, found by their parent ids. Anything that
+    depends on earlier runs (a parent stored before, a thread joined by subject) is not guessed.
+    At most `max_chars` characters of thread text are held, the oldest threads let go first.
+    """
+
+    def __init__(self, *, max_chars: int = 20_000_000, max_ids: int = 200_000) -> None:
+        """Hold at most `max_chars` characters of thread text and `max_ids` message ids."""
+        self._max_chars = max_chars
+        self._max_ids = max_ids
+        self._held = 0
+        self._root: dict[str, str] = {}  # message id → id of the record that started its thread
+        self._threads: dict[str, _Guessed] = {}  # question threads by their first record's id
+
+    def question(self, record: InboundMessage) -> tuple[str, str] | None:
+        """Subject and text `record` will likely be triaged with; None when it will not be, or unknown."""
+        if record.message_id in self._root:  # a duplicate: stored once, triaged once
+            return None
+        if (started := starter_question(record)) is not None:
+            self._remember(record.message_id, record.message_id)
+            self._hold(record.message_id, _Guessed(record.subject, author_key(record.author), record.text))
+            return started
+        root = next((self._root[ref] for ref in parent_ids(record) if ref in self._root), None)
+        if root is None:
+            return None
+        self._remember(record.message_id, root)
+        thread = self._threads.get(root)
+        if thread is None:  # a thread that is no question, or one let go
+            return None
+        fit = role_in(record, author_key(record.author), ThreadFacts(thread.asker, True, thread.answered))
+        if fit.answers:
+            thread.answered = True
+        if fit.role is not Role.FOLLOW_UP:
+            return None
+        self._held -= thread.size
+        del self._threads[root]
+        thread.text = f"{thread.text}\n\n{record.text}"
+        self._hold(root, thread)
+        return thread.subject, thread.text
+
+    def _remember(self, message_id: str, root: str) -> None:
+        self._root[message_id] = root
+        while len(self._root) > self._max_ids:
+            del self._root[next(iter(self._root))]
+
+    def _hold(self, root: str, thread: _Guessed) -> None:
+        """Hold `thread` as the most recently active one, letting the oldest go beyond `max_chars`."""
+        thread.size = len(thread.subject) + len(thread.text)
+        self._threads[root] = thread
+        self._held += thread.size
+        while self._held > self._max_chars:
+            self._held -= self._threads.pop(next(iter(self._threads))).size
+
+
 class TriageAhead:
-    """A triage engine that works out likely question starters early, in the archive-reading process.
+    """A triage engine that works out likely triage inputs early, in the archive-reading process.
 
     With `read_paths_in_background(..., side=ahead)` the reading runs in a second process, which has
-    time to spare; there, every record that will start a question thread if it is new (see
-    `starter_question`) is triaged as the store will triage it. Results are kept by exactly what
+    time to spare; there, every record is read by a `ThreadGuess`, and each question starter and
+    follow-up it expects is triaged as the store will triage it. Results are kept by exactly what
     triage reads, so a wrong guess (a record already stored, say) costs time, never a wrong result;
-    follow-ups and anything not prepared are triaged here by `engine`. At most `keep` results are
-    held, the oldest dropped first.
+    anything not prepared is triaged here by `engine`. At most `keep` results are held, the oldest
+    dropped first.
     """
 
     def __init__(self, engine: TriageEngine, *, keep: int = 5_000) -> None:
@@ -87,6 +158,7 @@ class TriageAhead:
         self._engine = engine
         self._keep = keep
         self._ready: dict[_Key, TriageResult] = {}
+        self._guess = ThreadGuess()
         self.reused = 0
 
     @property
@@ -94,22 +166,35 @@ class TriageAhead:
         """The wrapped engine's model version."""
         return self._engine.model_version
 
-    def prepare(self, items: Sequence[InboundMessage | ReadProblem]) -> list[tuple[_Key, TriageResult]]:
-        """Triage the likely starters among `items` (runs in the reading process)."""
+    def prepare(
+        self, items: Sequence[InboundMessage | ReadProblem], spare: Callable[[], bool] = lambda: True
+    ) -> list[tuple[_Key, TriageResult]]:
+        """Read `items` into the guess and triage the likely inputs, `SPARE_CHUNK` at a time while
+        `spare()` says there is time (the caller is busy).
+
+        Runs in the reading process, on every batch in reading order, so the guess sees every record.
+        """
         messages = []
         for item in items:
-            if not isinstance(item, InboundMessage) or (question := starter_question(item)) is None:
-                continue
-            subject, text = question
-            messages.append(
-                InboundMessage(
-                    channel=item.channel, source="", message_id=item.message_id, subject=subject, text=text
+            if isinstance(item, InboundMessage) and (question := self._guess.question(item)) is not None:
+                subject, text = question
+                messages.append(
+                    InboundMessage(
+                        channel=item.channel,
+                        source="",
+                        message_id=item.message_id,
+                        subject=subject,
+                        text=text,
+                    )
                 )
-            )
-        if not messages:
-            return []
-        results = self._engine.triage_batch(messages)
-        return [(_key(m), r) for m, r in zip(messages, results, strict=True)]
+        prepared: list[tuple[_Key, TriageResult]] = []
+        for start in range(0, len(messages), SPARE_CHUNK):
+            if not spare():
+                break
+            chunk = messages[start : start + SPARE_CHUNK]
+            results = self._engine.triage_batch(chunk)
+            prepared.extend((_key(m), r) for m, r in zip(chunk, results, strict=True))
+        return prepared
 
     def take(self, prepared: Sequence[tuple[_Key, TriageResult]]) -> None:
         """Keep results prepared in the reading process until the store asks for them."""

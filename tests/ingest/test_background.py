@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,9 @@ class _Pids:
         self.fail = fail
         self.taken: list[tuple[int, int]] = []
 
-    def prepare(self, items: Sequence[Item]) -> tuple[int, int]:
+    def prepare(self, items: Sequence[Item], spare: Callable[[], bool]) -> tuple[int, int] | None:
+        if not spare():
+            return None
         if self.fail:
             raise RuntimeError("side work broke")
         return os.getpid(), len(items)
@@ -98,6 +100,10 @@ def test_failing_side_work_loses_no_records(tmp_path: Path, monkeypatch: pytest.
 def test_side_work_is_left_to_an_idle_caller() -> None:
     queue: Queue[Any] = multiprocessing.get_context("fork").Queue()
     assert background._caller_waits(queue)
+    for _ in range(background.MIN_WAITING - 1):
+        queue.put("a batch")
+    assert background._caller_waits(queue)  # too few waiting: the caller may soon run dry
     queue.put("a batch")
     assert not background._caller_waits(queue)
-    queue.get()
+    while not queue.empty():
+        queue.get()

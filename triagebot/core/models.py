@@ -65,6 +65,9 @@ class Detail(StrEnum):
     SPECIFICS = "specifics"
 
 
+_ASKING_ORDER = (Detail.VERSION, Detail.OS, Detail.HYPERVISOR, Detail.SPECIFICS)  # `DetailReport.missing`
+
+
 class Action(StrEnum):
     """What the reply does."""
 
@@ -142,13 +145,8 @@ class DetailReport:
     @property
     def missing(self) -> tuple[Detail, ...]:
         """The required details that were not found, in asking order."""
-        found = {
-            Detail.VERSION: self.version is not None,
-            Detail.OS: self.os is not None,
-            Detail.HYPERVISOR: self.hypervisor is not None,
-            Detail.SPECIFICS: self.specifics,
-        }
-        return tuple(d for d in Detail if not found[d])
+        found = (self.version is not None, self.os is not None, self.hypervisor is not None, self.specifics)
+        return tuple(d for d, present in zip(_ASKING_ORDER, found, strict=True) if not present)
 
 
 @_pickled_by_fields

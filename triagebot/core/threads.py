@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
+from functools import lru_cache
 
 from triagebot.core.models import Channel, InboundMessage
 
@@ -46,6 +47,9 @@ _LIST_TAGS = re.compile(r"^(?:\[[^\[\]]{1,80}\]\s*)+")
 _SPACE = re.compile(r"\s+")
 
 SUBJECT_WINDOW = timedelta(days=30)  # subject-only threading joins messages at most this far apart
+# Placing one message reads its subject and author several times, and both recur across a thread:
+# the pure functions below remember their last answers.
+KEY_CACHE = 8_192
 
 
 def _fold(subject: str) -> str:
@@ -53,6 +57,7 @@ def _fold(subject: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", subject).casefold()).strip()
 
 
+@lru_cache(maxsize=KEY_CACHE)
 def normalize_subject(subject: str) -> str:
     """Return the thread key of a subject: reply/forward prefixes and list tags gone, folded.
 
@@ -68,6 +73,7 @@ def normalize_subject(subject: str) -> str:
         text = stripped
 
 
+@lru_cache(maxsize=KEY_CACHE)
 def is_reply_subject(subject: str) -> bool:
     """True if the subject, after any list tags, starts with a reply prefix (Re:, AW:, 返信:, Re[2]:).
 
@@ -84,6 +90,7 @@ def is_reply_subject(subject: str) -> bool:
         text = stripped
 
 
+@lru_cache(maxsize=KEY_CACHE)
 def author_key(author: str) -> str:
     """The identity an author is recognised by: a mail address in lower case, else the whole string."""
     _, address = parseaddr(author)

@@ -6,7 +6,7 @@ Records arrive in the same order as from `read_paths`, in bounded batches (memor
 A `SideWork` can use the reading process for more: it sees each batch there, and what it makes of
 the batch is handed to it in the calling process before the batch's records are yielded. Side work
 is work the caller would otherwise do itself, so it is done only while the caller is busy (batches
-are waiting for it); a caller waiting for records gets them at once.
+are waiting for it, asked as the work goes); a caller waiting for records gets them at once.
 
 The child never outlives the caller's process: on Linux the kernel kills it when the parent dies
 (`PR_SET_PDEATHSIG`), and everywhere a watchdog thread ends it within `WATCH_SECONDS` of the parent
@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.queues import Queue
 from pathlib import Path
 from queue import Full
@@ -37,7 +37,8 @@ from triagebot.ingest.records import ReadProblem
 
 BATCH = 200
 QUEUED_BATCHES = 8
-MIN_WAITING = 1  # side work is done only while at least this many batches wait for the caller
+MIN_WAITING = 3  # side work is done only while at least this many batches wait for the caller
+# (fewer, and the caller runs dry while a batch is still being read after the side work stopped)
 CHILD_SWITCH_INTERVAL = 0.001  # seconds
 PIPE_BYTES = 1 << 20  # Linux lets any process raise a pipe to 1 MiB (/proc/sys/fs/pipe-max-size)
 WATCH_SECONDS = 0.5  # how often the child checks that its parent is still there
@@ -52,8 +53,10 @@ Handed = tuple[list[Item], Any]
 class SideWork(Protocol):
     """Work done on each batch of records in the reading process, on behalf of the caller."""
 
-    def prepare(self, items: Sequence[Item]) -> Any:
-        """Runs in the reading process; the value (picklable) goes to `take` in the caller's process."""
+    def prepare(self, items: Sequence[Item], spare: Callable[[], bool]) -> Any:
+        """Runs in the reading process on every batch, in order. `spare()` says whether the caller is
+        still busy; once it is not, only bookkeeping should be done. The value (picklable) goes to
+        `take` in the caller's process."""
         ...
 
     def take(self, prepared: Any) -> None:
@@ -62,15 +65,15 @@ class SideWork(Protocol):
 
 
 def _prepared(side: SideWork | None, batch: list[Item], queue: Queue[Handed | None]) -> Any:
-    """What `side` makes of a batch; None when there is no side work, the caller waits, or it failed.
+    """What `side` makes of a batch; None when there is no side work or it failed.
 
     Side work only saves the caller time, so a failure here is not reported: the caller does the
     same work itself and meets any real error there.
     """
-    if side is None or _caller_waits(queue):
+    if side is None:
         return None
     try:
-        return side.prepare(batch)
+        return side.prepare(batch, lambda: not _caller_waits(queue))
     except Exception:
         return None
 
@@ -90,7 +93,7 @@ def _widen_pipe(queue: Queue[Handed | None]) -> None:
 
 
 def _caller_waits(queue: Queue[Handed | None]) -> bool:
-    """True when no batch is waiting for the caller, which then probably waits for one."""
+    """True when fewer than MIN_WAITING batches wait for the caller, which may soon wait for one."""
     try:
         return queue.qsize() < MIN_WAITING
     except NotImplementedError:  # qsize() is missing on some platforms: always help
