@@ -147,7 +147,7 @@ def deliver(
     for outbox_id in unknown:
         log.warning("outbox %s: its deliverer stopped mid-attempt; left for a moderator (unknown)", outbox_id)
     open_sender = senders or smtp_senders(settings)  # before claiming: a bad setting must hold nothing
-    token, entries = claim_due(store, worker, limit=limit)
+    token, entries = claim_due(store, worker, limit=limit, channels=(Channel.EMAIL,))
     summary = DeliverySummary(claimed=len(entries), unknown=len(unknown))
     if not entries:
         return summary

@@ -84,7 +84,7 @@ class QueueLine:
     status: ReviewStatus
     answered: bool
     escalated: bool
-    asked_at: datetime  # when the question was sent (when the draft was made if the mail has no date)
+    asked_at: datetime  # when the question was sent (when the draft was made if the message has no date)
 
 
 @dataclass(frozen=True, slots=True)

@@ -342,7 +342,7 @@ def outbox_for_item(store: Store, item_id: int) -> OutboxEntry | None:
 
 
 def claim_due(
-    store: Store, worker: str, *, limit: int, channels: Sequence[Channel] = (Channel.EMAIL,)
+    store: Store, worker: str, *, limit: int, channels: Sequence[Channel]
 ) -> tuple[str, tuple[OutboxEntry, ...]]:
     """Mark up to `limit` due rows `sending` for `worker` and commit, before any of them is attempted.
 

@@ -1030,7 +1030,8 @@ _STUB_COLUMNS = (
 
 
 def _stub(row: Any) -> InboundMessage:
-    """A stored message with the fields the threader reads (no text: threading never reads it)."""
+    """A stored message with the fields the threader reads (no text, and a placeholder channel:
+    threading reads neither)."""
     return InboundMessage(
         channel=Channel.EMAIL,
         source="",
