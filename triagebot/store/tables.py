@@ -264,7 +264,7 @@ class OutboxRow(Base):
     # one row per reply sent for the item: a second only after the asker answered a sent question
     review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    # where the channel delivers it: {"to": [...], "cc": [...], "list": "..."}, {"channel": "...", "thread": "..."}
+    # where the channel delivers it: {"to": [...], "cc": [...], "list": "..."} or {"channel": "...", ...}
     destination: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
