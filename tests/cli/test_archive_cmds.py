@@ -364,7 +364,9 @@ def test_killed_ingest_command_rerun_equals_one_clean_run(
     assert dump(killed_url) == dump(clean_url)
 
 
-def test_ctrl_c_during_ingest_says_what_was_stored_and_how_to_resume(tmp_path: Path) -> None:
+def _interrupted_ingest(tmp_path: Path, presses: int, batch: int = 20) -> tuple[int, str, int, list[int]]:
+    """Start an ingest, press Ctrl-C `presses` times (50 ms apart) during the batch after the first, as
+    a terminal does (to the whole process group); its exit status, stderr, stored count and children."""
     archive = mbox(tmp_path / "big.mbox", archive_records(3000, seed=5))
     # eight copies under other Message-IDs: long enough that the interrupt always lands mid-ingest
     one = archive.read_bytes()
@@ -380,30 +382,51 @@ def test_ctrl_c_during_ingest_says_what_was_stored_and_how_to_resume(tmp_path: P
     )
     command = [sys.executable, "-c", program, "--db", url, "ingest"]
     proc = subprocess.Popen(
-        [*command, str(archive), "--no-triage", "--batch-size", "20"],
+        [*command, str(archive), "--no-triage", "--batch-size", str(batch)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, which the presses go to
     )
     deadline = time.monotonic() + 120
     try:
-        while _stored(url) < 20:
+        while _stored(url) == 0:  # the first batch is committed
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no batch committed in time"
             time.sleep(0.02)
+        time.sleep(0.2)  # well into the next batch
         children = children_of(proc.pid)
-        proc.send_signal(signal.SIGINT)
+        for _ in range(presses):
+            os.killpg(proc.pid, signal.SIGINT)
+            time.sleep(0.05)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 130, err
+    return proc.returncode, err, _stored(url), children
+
+
+def test_ctrl_c_during_ingest_stops_after_the_batch_and_says_what_was_stored(tmp_path: Path) -> None:
+    status, err, stored, children = _interrupted_ingest(tmp_path, presses=1)
+    assert status == 130, err
     assert "Traceback" not in err
-    stored = _stored(url)
-    assert f"Interrupted. Stored before stopping: {stored:,} new messages" in err
+    assert f"Interrupted. Stored before stopping: {stored:,} new messages" in err  # exactly what is stored
+    assert "the batch in progress was stored first" in err
+    assert "Run the same command again to resume" in err
+    assert wait_gone(children, 5.0) == [], "the reading child outlived the stopped ingest"
+
+
+def test_a_second_ctrl_c_interrupts_ingest_at_once(tmp_path: Path) -> None:
+    # a batch of 10,000 takes far longer to gather and store than the 50 ms between the presses
+    status, err, stored, children = _interrupted_ingest(tmp_path, presses=2, batch=10_000)
+    assert status == 130, err
+    assert "Traceback" not in err
+    assert "Interrupted. Stored before stopping: " in err
+    assert "the batch in progress was cut short" in err
+    assert stored > 0
     assert "Run the same command again to resume" in err
     assert wait_gone(children, 5.0) == []
 

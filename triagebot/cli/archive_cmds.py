@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -130,11 +130,23 @@ def ingest(
       triagebot ingest slack-export.zip discord/install-help.json
     """
     committed = pipeline.IngestSummary()
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        signal.signal(signum, signal.default_int_handler)  # a second Ctrl-C interrupts at once
 
     def remember(progress: pipeline.IngestSummary) -> None:
+        """Called after each batch is committed and counted: the safe place to stop on request."""
         nonlocal committed
         committed = progress
+        if stopping:
+            raise _StopRequested
 
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.SIG_IGN:  # where Ctrl-C is ignored (a background job), leave it so
+        signal.signal(signal.SIGINT, stop)
     try:
         with _store(ctx) as store:
             engine = None if no_triage else pipeline.TriageAhead(_engine(ctx), keep=batch_size + READ_AHEAD)
@@ -156,14 +168,13 @@ def ingest(
                 summary = run(records)
     except TriagebotError as exc:
         fail(str(exc))
+    except _StopRequested:
+        _say_interrupted(committed, "the batch in progress was stored first")
     except KeyboardInterrupt:
-        click.echo(
-            f"\nInterrupted. Stored before stopping: {committed.new:,} new messages "
-            f"({committed.triaged:,} triaged, {committed.drafted:,} drafts); the batch in progress was not "
-            "stored. Run the same command again to resume: stored messages are recognised and skipped.",
-            err=True,
-        )
-        sys.exit(EXIT_INTERRUPTED)
+        _say_interrupted(committed, "the batch in progress was cut short and may or may not be stored")
+    finally:
+        if signal.getsignal(signal.SIGINT) is stop:  # not pressed: give Ctrl-C back as it was
+            signal.signal(signal.SIGINT, previous)
     if as_json:
         click.echo(json.dumps(_summary_json(summary), ensure_ascii=False))
     else:
@@ -289,6 +300,22 @@ def work(
             "Run `triagebot work` again to triage what still waits.",
             err=True,
         )
+
+
+class _StopRequested(Exception):
+    """Ctrl-C during ingest: stop once the batch in progress is stored and counted."""
+
+
+def _say_interrupted(committed: pipeline.IngestSummary, batch: str) -> NoReturn:
+    """Tell what an interrupted ingest stored and how to resume, then exit with EXIT_INTERRUPTED."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # one more press while exiting must not end in a traceback
+    click.echo(
+        f"\nInterrupted. Stored before stopping: {committed.new:,} new messages "
+        f"({committed.triaged:,} triaged, {committed.drafted:,} drafts); {batch}. "
+        "Run the same command again to resume: stored messages are recognised and skipped.",
+        err=True,
+    )
+    sys.exit(EXIT_INTERRUPTED)
 
 
 # -- queue ----------------------------------------------------------------------------------------

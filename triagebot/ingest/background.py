@@ -138,6 +138,9 @@ def _produce(
 ) -> None:
     """Child process: read everything, hand it over batch by batch, then a None."""
     _die_with_parent(parent)
+    # Ctrl-C at a terminal reaches the whole process group: the caller decides when to stop and then
+    # ends this process, which must not die on its own first and leave the caller waiting for batches
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The queue's feeder thread writes each pickled batch into the pipe in pieces and needs the GIL
     # between pieces; with the default 5 ms switch interval the parent waits on those handovers.
     sys.setswitchinterval(CHILD_SWITCH_INTERVAL)
