@@ -298,7 +298,8 @@ class Placer:
                 select(*_STUB_COLUMNS).where(MESSAGES.c.source_id.in_(source_ids)).order_by(MESSAGES.c.id)
             )
         }
-        stubs = {mid: _stub(row) for mid, row in stored.items()}
+        channels = {sid: Channel(kind) for (kind, _), sid in self._sources.items()}
+        stubs = {mid: _stub(row, channels[row.source_id]) for mid, row in stored.items()}
         keys = {mid: arrival_key(stub) for mid, stub in stubs.items()}
         keys.update((r.message_id, arrival_key(r)) for r in fresh)
         by_source: dict[int, list[InboundMessage]] = {sid: [] for sid in source_ids}
@@ -1029,11 +1030,10 @@ _STUB_COLUMNS = (
 )
 
 
-def _stub(row: Any) -> InboundMessage:
-    """A stored message with the fields the threader reads (no text, and a placeholder channel:
-    threading reads neither)."""
+def _stub(row: Any, channel: Channel) -> InboundMessage:
+    """A stored message with the fields the threader reads (no text: threading never reads it)."""
     return InboundMessage(
-        channel=Channel.EMAIL,
+        channel=channel,
         source="",
         message_id=row.message_id,
         subject=row.subject,
