@@ -92,7 +92,7 @@ ABLATION: tuple[tuple[str, dict[str, Any], str, str], ...] = (
     ("without words block", {"blocks": ("chars", "head", "logs")}, "both", ""),
     ("without head block", {"blocks": ("chars", "words", "logs")}, "both", ""),
     ("without logs block", {"blocks": ("chars", "words", "head")}, "both", ""),
-    ("with balanced class weights", {"class_weight": "balanced"}, "both", ""),
+    ("without class weights", {"class_weight": None}, "both", ""),
     ("without applicability", {}, "both", "applicability"),
     ("without rule exceptions (unless)", {}, "both", "unless"),
 )

@@ -67,13 +67,12 @@ def _vectorizer(name: str) -> TfidfVectorizer:
 
 
 def build_pipeline(
-    random_state: int = 0, *, blocks: Sequence[str] = BLOCKS, class_weight: str | None = None
+    random_state: int = 0, *, blocks: Sequence[str] = BLOCKS, class_weight: str | None = "balanced"
 ) -> Pipeline:
     """The classifier as a plain, unfitted scikit-learn Pipeline over the named feature blocks.
 
-    Classes are not weighted by default: with the knowledge base as it is, weighting them by their
-    inverse frequency (`balanced`) makes the bot suggest less on both our dev set and real posts
-    (`dev/REAL.md`, ablation). `class_weight` stays for that comparison.
+    Classes are weighted by their inverse frequency (`balanced`) by default, so the large
+    out-of-scope class and the tips with many examples do not crowd out the small tips.
     """
     features = FeatureUnion([(name, _vectorizer(name)) for name in blocks])
     svm = LinearSVC(C=0.5, random_state=random_state, class_weight=class_weight)
@@ -126,7 +125,7 @@ def train_pipeline(
     random_state: int = 0,
     folds: int = 5,
     blocks: Sequence[str] = BLOCKS,
-    class_weight: str | None = None,
+    class_weight: str | None = "balanced",
     use_rules: bool = True,
 ) -> tuple[Pipeline, TrainedModel]:
     """Fit the pipeline on the knowledge base, choose the abstention threshold, and compile it.
@@ -291,7 +290,7 @@ def train_model(
     random_state: int = 0,
     folds: int = 5,
     blocks: Sequence[str] = BLOCKS,
-    class_weight: str | None = None,
+    class_weight: str | None = "balanced",
     use_rules: bool = True,
 ) -> TrainedModel:
     """Train and return what triage needs (see `train_pipeline` for the fitted Pipeline too)."""
