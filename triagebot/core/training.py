@@ -38,7 +38,6 @@ from triagebot.core.question import classifier_text, make_question, text_field
 BLOCK_FIELDS = {"chars": "text", "words": "text", "head": "head", "logs": "logs"}
 BLOCKS = tuple(BLOCK_FIELDS)
 COST_WRONG = 2.0  # abstention is chosen for +1 per right top suggestion, −COST_WRONG per wrong one
-THRESHOLDS = np.round(np.arange(0.10, 0.96, 0.01), 2)  # the thresholds the sweep tries
 
 
 def _lower_field(text: str, field: str) -> str:
@@ -130,11 +129,11 @@ def train_pipeline(
 ) -> tuple[Pipeline, TrainedModel]:
     """Fit the pipeline on the knowledge base, choose the abstention threshold, and compile it.
 
-    The threshold comes from the out-of-fold gain (rules included): +1 for a right top suggestion,
-    −COST_WRONG for a wrong one (a suggestion on an out-of-scope example is wrong), 0 for silence
-    (see `choose_threshold`). A moderator forgives silence more easily than a wrong draft. `blocks`,
-    `class_weight` and `use_rules` exist for the ablation study (`triagebot eval --ablation`).
-    `reviewed` examples (moderators' decisions) join the KB's, each weighing `review_weight` KB examples.
+    The threshold maximises the out-of-fold gain (rules included): +1 for a right top suggestion,
+    −COST_WRONG for a wrong one (a suggestion on an out-of-scope example is wrong), 0 for silence.
+    A moderator forgives silence more easily than a wrong draft. `blocks`, `class_weight` and
+    `use_rules` exist for the ablation study (`triagebot eval --ablation`). `reviewed` examples
+    (moderators' decisions) join the KB's, each weighing `review_weight` KB examples.
     """
     pairs, label_sets, weights = with_reviews(kb, reviewed, review_weight)
     texts = [classifier_text(make_question(subject, text)) for subject, text in pairs]
@@ -163,7 +162,7 @@ def train_pipeline(
     # sure the bot must be before it speaks (they are few, and the sweep would overfit to them).
     kb_rows = len(pairs) - sum(max(len(example.labels), 1) for example in reviewed)
     sweep = _sweep(combined[:kb_rows], y[:kb_rows])
-    threshold = choose_threshold(combined[:kb_rows], y[:kb_rows]) if kb_rows else FALLBACK_THRESHOLD
+    threshold = max(sweep, key=lambda p: (p.gain, -p.threshold)).threshold if sweep else FALLBACK_THRESHOLD
 
     fitted = pipeline().fit(texts, classes, model__sample_weight=sample_weight)
     return fitted, TrainedModel(
@@ -199,39 +198,13 @@ def _with_rules(
     return combined
 
 
-def _gains(scores: NDArray[np.float64], y: NDArray[np.int_]) -> NDArray[np.float64]:
-    """Each example's gain at each threshold of `THRESHOLDS` (rows: thresholds, columns: examples)."""
-    top = scores.argmax(axis=1)
-    top_score = scores.max(axis=1)
-    worth = np.where(y[np.arange(len(y)), top] == 1, 1.0, -COST_WRONG)
-    return np.where(top_score[np.newaxis, :] >= THRESHOLDS[:, np.newaxis], worth[np.newaxis, :], 0.0)
-
-
-def choose_threshold(scores: NDArray[np.float64], y: NDArray[np.int_]) -> float:
-    """The lowest threshold whose mean gain is within one standard error of the best one's.
-
-    Near its top the out-of-fold gain is flat: thresholds several hundredths apart differ by less
-    than the noise of the folds (another shuffle of the same examples picks anything from 0.45 to
-    0.56). Among thresholds the examples cannot tell apart, the one that answers more askers is
-    taken. The standard error is that of the paired per-example difference from the best threshold.
-    """
-    gains = _gains(scores, y)
-    best = int(np.argmax(gains.mean(axis=1)))  # the lowest of equal maxima
-    if gains.shape[1] < 2:
-        return float(THRESHOLDS[best])
-    differences = gains - gains[best]
-    errors = differences.std(axis=1, ddof=1) / np.sqrt(gains.shape[1])
-    tied = np.flatnonzero(differences.mean(axis=1) >= -errors)  # the best one is always among them
-    return float(THRESHOLDS[tied.min()])
-
-
 def _sweep(scores: NDArray[np.float64], y: NDArray[np.int_]) -> list[SweepPoint]:
     in_scope = y.sum(axis=1) > 0
     top = scores.argmax(axis=1)
     top_score = scores.max(axis=1)
     top_right = y[np.arange(len(y)), top] == 1
     points = []
-    for threshold in THRESHOLDS:
+    for threshold in np.round(np.arange(0.10, 0.96, 0.01), 2):
         suggested = top_score >= threshold
         n_suggested = int(suggested.sum())
         right = int((suggested & top_right).sum())
