@@ -94,7 +94,7 @@ class ThreadGuess:
     At most `max_chars` characters of thread text are held, the oldest threads let go first.
     """
 
-    def __init__(self, *, max_chars: int = 20_000_000, max_ids: int = 200_000) -> None:
+    def __init__(self, *, max_chars: int = 5_000_000, max_ids: int = 100_000) -> None:
         """Hold at most `max_chars` characters of thread text and `max_ids` message ids."""
         self._max_chars = max_chars
         self._max_ids = max_ids
