@@ -22,7 +22,15 @@ from datetime import timedelta
 from typing import Protocol, TypeVar
 
 from triagebot.core.models import Channel, InboundMessage, TriageResult
-from triagebot.core.threads import Role, ThreadFacts, author_key, parent_ids, role_in, starter_question
+from triagebot.core.threads import (
+    Role,
+    ThreadFacts,
+    author_key,
+    join_asker_messages,
+    parent_ids,
+    role_in,
+    starter_question,
+)
 from triagebot.errors import InputError, StoreError
 from triagebot.ingest.records import ReadProblem
 from triagebot.store import (
@@ -78,9 +86,13 @@ class _Guessed:
 
     subject: str
     asker: str
-    text: str  # the asker's messages joined as the store joins them
+    text: str  # the asker's messages joined as the store joins them (`join_asker_messages`)
     answered: bool = False
-    size: int = 0  # characters held for this thread
+
+    @property
+    def size(self) -> int:
+        """Characters held for this thread."""
+        return len(self.subject) + len(self.text)
 
 
 class ThreadGuess:
@@ -124,7 +136,7 @@ class ThreadGuess:
             return None
         self._held -= thread.size
         del self._threads[root]
-        thread.text = f"{thread.text}\n\n{record.text}"
+        thread.text = join_asker_messages((thread.text, record.text))
         self._hold(root, thread)
         return thread.subject, thread.text
 
@@ -135,7 +147,6 @@ class ThreadGuess:
 
     def _hold(self, root: str, thread: _Guessed) -> None:
         """Hold `thread` as the most recently active one, letting the oldest go beyond `max_chars`."""
-        thread.size = len(thread.subject) + len(thread.text)
         self._threads[root] = thread
         self._held += thread.size
         while self._held > self._max_chars:

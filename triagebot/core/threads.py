@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
@@ -96,6 +96,11 @@ def author_key(author: str) -> str:
     _, address = parseaddr(author)
     key = address if "@" in address else author
     return key.strip().lower()[:320]
+
+
+def join_asker_messages(texts: Iterable[str]) -> str:
+    """The text a question thread is triaged with: the asker's messages in thread order, joined."""
+    return "\n\n".join(texts)
 
 
 def parent_ids(message: InboundMessage) -> tuple[str, ...]:

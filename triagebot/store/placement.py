@@ -179,7 +179,6 @@ class Placer:
         self._latest: dict[tuple[int, str], _Thread | None] = {}
         self._sources: dict[tuple[str, str], int] = {}
         self._dirty: dict[int, _Thread] = {}  # stored threads changed by the current batch
-        self._authors: dict[str, str] = {}  # author → author key; lists have few distinct posters
         self._adopted: list[int] = []  # stored follow-ups that wait for triage again after a merge
         # The highest message key stored when the threads above were last known right: while it is
         # unchanged at the start of a batch nobody else has placed a message (ingests take turns,
@@ -889,9 +888,7 @@ class Placer:
     def _place_one(self, record: InboundMessage) -> _Placed:
         """Ask the threader about one new message and apply its decision to the in-memory threads."""
         source_id = self._sources[self.source_key(record)]
-        author = self._authors.get(record.author)
-        if author is None:
-            author = self._authors[record.author] = author_key(record.author)
+        author = author_key(record.author)
         thread = self._parent(record, source_id)
         by_id = any(ref in self._by_message for ref in parent_ids(record))
         if thread is None:

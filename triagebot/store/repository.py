@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from triagebot.core.models import Action, Channel, Detail, InboundMessage, Language, TipScore, TriageResult
+from triagebot.core.threads import join_asker_messages
 from triagebot.errors import StoreError
 from triagebot.store import schema
 from triagebot.store.bulk import insert_returning
@@ -819,8 +820,8 @@ def _triage_inputs(session: Session, message_pks: Sequence[int]) -> list[TriageI
             source=thread.location,
             message_id=target.message_id,
             subject=thread.subject,
-            text="\n\n".join(row.text for row in parts),
-            original="\n\n".join(row.original for row in parts),
+            text=join_asker_messages(row.text for row in parts),
+            original=join_asker_messages(row.original for row in parts),
             author=target.author,
             sent_at=target.sent_at,
             in_reply_to=target.in_reply_to,
